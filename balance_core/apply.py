@@ -1,0 +1,499 @@
+"""Apply a plan: choose the rows (seeded, exact, split- and group-aware), or weight them.
+
+Randomness comes from a counter-based hash (SplitMix64 of the row number and the
+seed) computed with numpy's wrapping uint64 arithmetic, not from a random number
+generator's stream: the same input, plan and seed pick the same rows on every
+machine and every numpy version, and a row's fate does not depend on which other
+rows are in the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .dataset import ColumnRoles, Dataset
+from .errors import DatasetError
+from .plan import ClassWeights, SamplingPlan
+from .stats import Distribution
+
+__all__ = [
+    "LabelMapping",
+    "Resampled",
+    "counts_for",
+    "default_split",
+    "map_counts",
+    "map_labels",
+    "resample",
+    "sample_weights",
+]
+
+LabelMapping = Mapping[str, str | None]
+TRAIN_NAMES = ("train", "training", "trn")
+_MASK = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _splitmix(values: np.ndarray, seed: int, stream: int) -> np.ndarray:
+    """SplitMix64 finaliser of ``values + offset(seed, stream)``: a well-mixed 64-bit
+    key per value, identical on every platform."""
+    offset = (seed * _GOLDEN + (stream + 1) * 0xD1B54A32D192ED03) & _MASK
+    x = values.astype(np.uint64) * np.uint64(_GOLDEN) + np.uint64(offset)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def map_counts(counts: Mapping[str, int], mapping: LabelMapping | None) -> dict[str, int]:
+    """Class counts after a label mapping (merge, rename, drop), in sorted label order.
+
+    ``mapping`` sends an old label to a new one, or to None to drop the class; labels
+    it does not name are kept.
+    """
+    if not mapping:
+        return {k: counts[k] for k in sorted(counts)}
+    result: dict[str, int] = {}
+    for label, n in counts.items():
+        new = mapping.get(label, label)
+        if new is not None:
+            result[new] = result.get(new, 0) + n
+    return {k: result[k] for k in sorted(result)}
+
+
+def _check_mapping(mapping: LabelMapping) -> None:
+    for old, new in mapping.items():
+        if not isinstance(old, str) or not (new is None or isinstance(new, str)):
+            raise DatasetError(
+                "A label mapping sends label text to label text (or None to drop the class); "
+                f"got {old!r} -> {new!r}.",
+                kind="bad_parameter",
+            )
+        if new == "":
+            raise DatasetError(
+                f"Class {old!r} would be renamed to an empty label; give it a name or map it "
+                "to None to drop it.",
+                kind="bad_parameter",
+            )
+
+
+def map_labels(labels: pa.ChunkedArray | pa.Array, mapping: LabelMapping | None) -> pa.Array:
+    """Apply a label mapping to a label column; dropped classes become null."""
+    column = labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels
+    if not mapping:
+        return column
+    _check_mapping(mapping)
+    encoded = pc.dictionary_encode(column)
+    dictionary = encoded.dictionary.to_pylist()
+    new_dictionary = pa.array([mapping.get(v, v) for v in dictionary], type=pa.string())
+    return pc.take(new_dictionary, encoded.indices)
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def default_split(dataset: Dataset) -> str | None:
+    """The split that balancing changes by default: the training split.
+
+    None when the data has no split column. Raises when it has splits but none is
+    called train/training, since guessing would resample an evaluation split.
+    """
+    split = dataset.column("split")
+    if split is None:
+        return None
+    values = [v for v in pc.unique(split).to_pylist() if v is not None]
+    for value in sorted(values):
+        if value.strip().lower() in TRAIN_NAMES:
+            return value
+    raise DatasetError(
+        f"None of the splits ({', '.join(map(repr, sorted(values)))}) is called 'train'; "
+        "choose the split to balance (split=... or --split).",
+        kind="bad_parameter",
+    )
+
+
+def counts_for(
+    dataset: Dataset, *, split: str | None = None, mapping: LabelMapping | None = None
+) -> dict[str, int]:
+    """Class counts of the rows a plan would change: one split (or all rows), after
+    the label mapping. Feed this to the ``plan_*`` functions."""
+    labels = map_labels(dataset.labels, mapping)
+    if split is not None:
+        split_column = dataset.column("split")
+        if split_column is None:
+            raise DatasetError(
+                f"The data has no split column, so it has no split {split!r}; leave the "
+                "split unset to balance all rows.",
+                kind="bad_parameter",
+            )
+        labels = labels.filter(pc.equal(split_column.combine_chunks(), split).fill_null(False))
+    counted = pc.value_counts(labels)
+    pairs = {
+        v: n
+        for v, n in zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+        )
+        if v is not None
+    }
+    return {k: pairs[k] for k in sorted(pairs)}
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Resampled:
+    """Rows chosen by a plan.
+
+    Attributes
+    ----------
+    manifest : pyarrow.Table
+        One row per output sample: ``row`` (the 0-based row number in the input),
+        ``path``, ``label``, ``class_index`` (sorted label order), ``split``,
+        ``group`` (where the data has them), ``original_label`` (when a label mapping
+        changed it), the user's other columns, and ``copy`` (0 for the original row,
+        1, 2, ... for oversampled duplicates). Ordered by ``row`` then ``copy``.
+    dropped : pyarrow.Table
+        The input rows left out, with the same columns (no ``copy``) and a ``reason``.
+    plan : SamplingPlan
+    seed : int
+    split : str or None
+        The split that was resampled; rows of other splits passed through untouched.
+    passthrough_rows : int
+        Rows of other splits copied unchanged.
+    """
+
+    manifest: pa.Table
+    dropped: pa.Table
+    plan: SamplingPlan
+    seed: int
+    split: str | None
+    passthrough_rows: int
+    classes: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Class counts of the resampled split in the manifest (equals ``plan.after``)."""
+        labels = self.manifest["label"]
+        if self.split is not None:
+            labels = labels.filter(pc.equal(self.manifest["split"], self.split).fill_null(False))
+        counted = pc.value_counts(labels)
+        pairs = dict(
+            zip(
+                counted.field("values").to_pylist(),
+                counted.field("counts").to_pylist(),
+                strict=True,
+            )
+        )
+        return {k: pairs.get(k, 0) for k in self.plan.before}
+
+
+def resample(
+    dataset: Dataset,
+    plan: SamplingPlan,
+    *,
+    seed: int = 0,
+    split: str | None = None,
+    use_groups: bool = True,
+    stratify: str | None = None,
+    mapping: LabelMapping | None = None,
+) -> Resampled:
+    """Choose the rows that realise ``plan``: exactly ``plan.after[c]`` rows of every
+    class ``c`` in the chosen split, the other splits untouched.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    plan : SamplingPlan
+        Made from ``counts_for(dataset, split=split, mapping=mapping)``.
+    seed : int, default 0
+        Same input, plan and seed give the same rows, byte for byte.
+    split : str, optional
+        The split to resample (see :func:`default_split`); None resamples all rows.
+    use_groups : bool, default True
+        With a group column (patient, subject, ...), undersampling spreads each
+        class's quota over its groups as evenly as possible (water-filling: every
+        group keeps ``min(size, t)`` rows for a common level ``t``, the remainder
+        going one row each to seeded-randomly chosen groups), and oversampling raises
+        the smallest groups first.
+    stratify : str, optional
+        A column (e.g. attack type) whose mix is kept inside each class: the class's
+        quota is shared among its strata in proportion to their sizes (largest
+        remainder) before the groups are considered.
+    mapping : LabelMapping, optional
+        Merge, rename or drop classes first (see :func:`map_counts`).
+
+    Returns
+    -------
+    Resampled
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DatasetError(
+            f"The seed must be a whole number >= 0, got {seed!r}.", kind="bad_parameter"
+        )
+    expected = counts_for(dataset, split=split, mapping=mapping)
+    if expected != plan.before:
+        raise DatasetError(
+            "The plan was made for other class counts than this data has"
+            + (f" in split {split!r}" if split is not None else "")
+            + "; make the plan from counts_for(dataset, split=..., mapping=...).",
+            kind="bad_parameter",
+        )
+    n = dataset.n_rows
+    labels = map_labels(dataset.labels, mapping)
+    classes = tuple(plan.before)
+    code = _codes(labels, classes)  # -1 for missing or dropped labels
+    in_scope = np.ones(n, dtype=bool)
+    if split is not None:
+        in_scope = np.asarray(
+            pc.equal(dataset.column("split").combine_chunks(), split).fill_null(False),
+            dtype=bool,
+        )
+    cells = code.copy()
+    n_strata = 1
+    if stratify is not None:
+        if stratify not in dataset.raw.column_names:
+            raise DatasetError(
+                f"There is no column {stratify!r} to stratify by; the columns are "
+                f"{', '.join(map(repr, dataset.raw.column_names))}.",
+                kind="unknown_column",
+            )
+        strata = _group_codes(dataset.raw.column(stratify))
+        n_strata = int(strata.max()) + 1 if strata.size else 1
+        cells = np.where(code >= 0, code * n_strata + strata, -1)
+    group_column = dataset.column("group") if use_groups else None
+    groups = _group_codes(group_column) if group_column is not None else np.zeros(n, np.int64)
+    rows = np.arange(n, dtype=np.int64)
+    active = in_scope & (code >= 0)
+    copies = np.zeros(n, dtype=np.int64)  # output copies per row: 0 = dropped, 1 = kept once
+    for class_index, label in enumerate(classes):
+        members = rows[active & (code == class_index)]
+        quota = plan.after[label]
+        if stratify is None:
+            copies[members] = _allocate(members, groups[members], quota, seed, stream=class_index)
+            continue
+        cell_of = cells[members]
+        sizes = np.bincount(cell_of - class_index * n_strata, minlength=n_strata)
+        shares = _largest_remainder(sizes, quota, seed, stream=class_index)
+        for stratum in np.flatnonzero(sizes):
+            inside = members[cell_of == class_index * n_strata + stratum]
+            copies[inside] = _allocate(
+                inside, groups[inside], int(shares[stratum]), seed,
+                stream=(class_index + 1) * 1_000_003 + int(stratum),
+            )  # fmt: skip
+    copies[~in_scope] = 1  # other splits pass through untouched
+    return _build(dataset, labels, code, classes, copies, in_scope, plan, seed, split, mapping)
+
+
+def _codes(labels: pa.Array, classes: tuple[str, ...]) -> np.ndarray:
+    """Class index per row in sorted label order, -1 where the label is missing."""
+    index = pc.index_in(labels, value_set=pa.array(classes, type=pa.string()))
+    return np.asarray(index.fill_null(-1), dtype=np.int64)
+
+
+def _group_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Dense codes in sorted value order (nulls form one group of their own, last)."""
+    array = column.combine_chunks()
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = array.cast(pa.string())
+    values = pc.unique(array).drop_null().sort() if len(array) else pa.array([], pa.string())
+    codes = pc.index_in(array, value_set=values)
+    return np.asarray(codes.fill_null(len(values)), dtype=np.int64)
+
+
+def _largest_remainder(sizes: np.ndarray, quota: int, seed: int, stream: int) -> np.ndarray:
+    """Share ``quota`` among cells in proportion to ``sizes`` (Hamilton's method),
+    never above a cell's size; ties broken by a seeded order."""
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros_like(sizes)
+    exact = sizes * (quota / total)
+    base = np.floor(exact).astype(np.int64)
+    remainder = quota - int(base.sum())
+    if remainder > 0:
+        fraction = exact - base
+        tiebreak = _splitmix(np.arange(sizes.size), seed, stream + 7)
+        eligible = np.flatnonzero(sizes > 0)
+        order = eligible[np.lexsort((tiebreak[eligible], -fraction[eligible]))]
+        base[order[:remainder]] += 1
+    return base
+
+
+def _allocate(
+    members: np.ndarray, groups: np.ndarray, quota: int, seed: int, stream: int
+) -> np.ndarray:
+    """Copies of each member row (0, 1, 2, ...) so that they sum to ``quota``."""
+    size = members.size
+    if size == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys = _splitmix(members, seed, stream)
+    group_ids, group_of = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(group_of, minlength=group_ids.size)
+    group_keys = _splitmix(group_ids, seed, stream + 13)
+    if quota <= size:
+        per_group = _fill_down(sizes, quota, group_keys)
+        return (_rank_in_group(group_of, keys) < per_group[group_of]).astype(np.int64)
+    per_group = _fill_up(sizes, quota, group_keys)
+    # Each row of a group gets per_group // size copies, and the first
+    # per_group % size rows (by key) one more.
+    full, extra = np.divmod(per_group, sizes)
+    return full[group_of] + (_rank_in_group(group_of, keys) < extra[group_of])
+
+
+def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """0-based position of each row inside its group when the group is ordered by key."""
+    order = np.lexsort((keys, group_of))
+    sorted_groups = group_of[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    run_start = np.repeat(starts, np.diff(np.r_[starts, order.size]))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - run_start
+    return rank
+
+
+def _fill_down(sizes: np.ndarray, quota: int, group_keys: np.ndarray) -> np.ndarray:
+    """Water-filling: keep ``min(size, t)`` per group for the largest level ``t`` that
+    fits, then one more row in ``quota - sum`` groups chosen by their seeded key."""
+    low, high = 0, int(sizes.max())
+    while low < high:  # largest t with sum(min(sizes, t)) <= quota
+        mid = (low + high + 1) // 2
+        if int(np.minimum(sizes, mid).sum()) <= quota:
+            low = mid
+        else:
+            high = mid - 1
+    kept = np.minimum(sizes, low)
+    remainder = quota - int(kept.sum())
+    if remainder:
+        eligible = np.flatnonzero(sizes > low)
+        chosen = eligible[np.argsort(group_keys[eligible], kind="stable")[:remainder]]
+        kept[chosen] += 1
+    return kept
+
+
+def _fill_up(sizes: np.ndarray, quota: int, group_keys: np.ndarray) -> np.ndarray:
+    """Inverse water-filling for oversampling: raise every group to ``max(size, L)``
+    for the largest level ``L`` that fits, then one more in the remaining groups at
+    that level (by seeded key), so the smallest groups gain the most."""
+    low, high = int(sizes.min()), quota
+    while low < high:  # largest L with sum(max(sizes, L)) <= quota
+        mid = (low + high + 1) // 2
+        if int(np.maximum(sizes, mid).sum()) <= quota:
+            low = mid
+        else:
+            high = mid - 1
+    total = np.maximum(sizes, low)
+    remainder = quota - int(total.sum())
+    if remainder:
+        eligible = np.flatnonzero(sizes <= low)
+        chosen = eligible[np.argsort(group_keys[eligible], kind="stable")[:remainder]]
+        total[chosen] += 1
+    return total
+
+
+def _build(
+    dataset: Dataset,
+    labels: pa.Array,
+    code: np.ndarray,
+    classes: tuple[str, ...],
+    copies: np.ndarray,
+    in_scope: np.ndarray,
+    plan: SamplingPlan,
+    seed: int,
+    split: str | None,
+    mapping: LabelMapping | None,
+) -> Resampled:
+    base = _output_columns(dataset, labels, code, mapping)
+    kept_rows = np.flatnonzero(copies > 0)
+    repeats = copies[kept_rows]
+    out_rows = np.repeat(kept_rows, repeats)
+    starts = np.cumsum(repeats) - repeats
+    copy_number = np.arange(out_rows.size, dtype=np.int64) - np.repeat(starts, repeats)
+    manifest = base.take(pa.array(out_rows)).append_column("copy", pa.array(copy_number))
+    dropped_rows = np.flatnonzero(copies == 0)
+    reasons = np.where(
+        code[dropped_rows] >= 0,
+        "undersampled",
+        np.where(
+            pc.is_null(dataset.labels.combine_chunks()).to_numpy(zero_copy_only=False)[
+                dropped_rows
+            ],
+            "no label",
+            "class dropped by the label mapping",
+        ),
+    )
+    dropped = base.take(pa.array(dropped_rows)).append_column(
+        "reason", pa.array(reasons.tolist(), type=pa.string())
+    )
+    return Resampled(
+        manifest=manifest,
+        dropped=dropped,
+        plan=plan,
+        seed=seed,
+        split=split,
+        passthrough_rows=int((~in_scope).sum()),
+        classes=classes,
+    )
+
+
+def _output_columns(
+    dataset: Dataset, labels: pa.Array, code: np.ndarray, mapping: LabelMapping | None
+) -> pa.Table:
+    n = dataset.n_rows
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(np.arange(n))}
+    roles: ColumnRoles = dataset.roles
+    if roles.path is not None:
+        columns["path"] = dataset.column("path")
+    columns["label"] = labels
+    columns["class_index"] = pa.array(np.where(code >= 0, code, 0), mask=code < 0, type=pa.int32())
+    for role in ("split", "group"):
+        if getattr(roles, role) is not None:
+            columns[role] = dataset.column(role)
+    if mapping:
+        columns["original_label"] = dataset.labels
+    taken = set(columns) | {c for c in roles.as_dict().values() if c is not None}
+    for name in dataset.raw.column_names:
+        if name in roles.as_dict().values():
+            continue
+        out_name = name if name not in taken else f"{name}_original"
+        columns[out_name] = dataset.raw.column(name)
+    return pa.table(columns)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def sample_weights(
+    dataset: Dataset,
+    weights: ClassWeights,
+    *,
+    mapping: LabelMapping | None = None,
+) -> pa.Table:
+    """One weight per row (its class's weight) for a weighted loss or sampler.
+
+    Columns ``row``, ``path`` (if any), ``label``, ``class_index`` and ``weight``;
+    rows without a (mapped) label get a null weight.
+    """
+    labels = map_labels(dataset.labels, mapping)
+    classes = weights.labels
+    code = _codes(labels, classes)
+    table = {"row": pa.array(np.arange(dataset.n_rows))}
+    if dataset.roles.path is not None:
+        table["path"] = dataset.column("path")
+    values = np.array(weights.as_list, dtype=np.float64)
+    table["label"] = labels
+    table["class_index"] = pa.array(np.where(code >= 0, code, 0), mask=code < 0, type=pa.int32())
+    table["weight"] = pa.array(values[np.where(code >= 0, code, 0)], mask=code < 0)
+    return pa.table(table)
+
+
+def distribution_after(resampled: Resampled) -> Distribution:
+    """The distribution of the resampled split, as a Distribution."""
+    return Distribution.from_counts(resampled.counts())
