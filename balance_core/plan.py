@@ -23,7 +23,9 @@ __all__ = [
     "ClassWeights",
     "SamplerWeights",
     "SamplingPlan",
+    "StrategySummary",
     "class_weights",
+    "compare_strategies",
     "parse_target",
     "plan_oversample",
     "plan_resample",
@@ -186,7 +188,7 @@ def _plan_warnings(before: dict[str, int], after: dict[str, int]) -> tuple[str, 
 
 
 def parse_target(text: str) -> dict:
-    """Parse a CLI target: ``equal``, ``majority``, ``ratio:R``, ``cap:N``,
+    """Parse a CLI target: ``equal``, ``majority``, ``minority``, ``ratio:R``, ``cap:N``,
     ``median``, ``mean``, ``N`` (a count) or ``counts:a=10,b=20``.
 
     Returns keyword arguments for the ``plan_*`` functions.
@@ -198,6 +200,8 @@ def parse_target(text: str) -> dict:
             return {}
         if head == "majority" and not value:
             return {"majority_only": True}
+        if head == "minority" and not value:
+            return {"minority_only": True}
         if head == "ratio":
             return {"ratio": float(value)}
         if head == "cap":
@@ -215,8 +219,8 @@ def parse_target(text: str) -> dict:
     except ValueError:
         pass
     raise _bad(
-        f"Cannot read the target {text!r}; use equal, majority, ratio:R, cap:N, median, mean, "
-        "N or counts:LABEL=N,LABEL=N."
+        f"Cannot read the target {text!r}; use equal, majority, minority, ratio:R, cap:N, "
+        "median, mean, N or counts:LABEL=N,LABEL=N."
     )
 
 
@@ -702,3 +706,85 @@ def sampler_weights(
             "), so WeightedRandomSampler will fail; sample class first, then a row within it."
         )
     return SamplerWeights(class_weights=cw, num_samples=draws, warnings=tuple(warnings))
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategySummary:
+    """What one strategy costs on the current counts (a row of the compare view)."""
+
+    key: str
+    name: str
+    rows_after: int
+    rows_dropped: int
+    rows_added: int
+    ratio_after: float
+    largest_weight: float
+    weight_spread: float
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "strategy": self.name,
+            "rows after": self.rows_after,
+            "rows dropped": self.rows_dropped,
+            "duplicates added": self.rows_added,
+            "imbalance after": self.ratio_after,
+            "largest weight": self.largest_weight,
+            "weight spread": self.weight_spread,
+            "warnings": len(self.warnings),
+        }
+
+
+def compare_strategies(counts: Mapping[str, int], *, beta: float = 0.999) -> list[StrategySummary]:
+    """Every strategy side by side on ``counts``: rows kept, dropped and duplicated, the
+    imbalance left, and the weights a loss would see. O(classes)."""
+    checked = _check_counts(counts)
+    summaries = []
+    for key, name, plan in (
+        ("undersample", "Undersample to the minority", plan_undersample(checked)),
+        ("undersample_ratio", "Undersample to 1 : 2", plan_undersample(checked, ratio=2.0)),
+        ("oversample", "Oversample to the majority", plan_oversample(checked)),
+        ("resample", "Hybrid: every class to the median", plan_resample(checked)),
+    ):
+        after = plan.after
+        summaries.append(
+            StrategySummary(
+                key=key,
+                name=name,
+                rows_after=plan.rows_after,
+                rows_dropped=plan.rows_dropped,
+                rows_added=plan.rows_added,
+                ratio_after=max(after.values()) / max(min(after.values()), 1),
+                largest_weight=1.0,
+                weight_spread=1.0,
+                warnings=plan.warnings,
+            )
+        )
+    total = sum(checked.values())
+    for key, name, weights in (
+        ("weights_balanced", "Class weights: balanced", class_weights(checked)),
+        (
+            "weights_effective",
+            f"Class weights: effective number (β={beta:g})",
+            class_weights(checked, method="effective_number", beta=beta, normalize="mean"),
+        ),
+        ("sampler", "Weighted sampler (inverse)", sampler_weights(checked).class_weights),
+    ):
+        shares = weights.loss_share_after
+        summaries.append(
+            StrategySummary(
+                key=key,
+                name=name,
+                rows_after=total,
+                rows_dropped=0,
+                rows_added=0,
+                ratio_after=max(shares.values()) / min(shares.values()),
+                largest_weight=max(weights.weights.values()),
+                weight_spread=weights.spread,
+                warnings=weights.warnings,
+            )
+        )
+    return summaries

@@ -16,6 +16,7 @@ from .errors import DatasetError
 __all__ = [
     "BALANCED_MAX_RATIO",
     "MILD_MAX_RATIO",
+    "SPLIT_MIX_TOLERANCE",
     "Distribution",
     "Verdict",
     "distribution",
@@ -29,6 +30,9 @@ __all__ = [
 # above 9 as high imbalance. The KEEL imbalanced-data repository uses the same cut.
 BALANCED_MAX_RATIO = 1.5
 MILD_MAX_RATIO = 9.0
+# A split whose class mix is more than this total-variation distance away from the
+# overall mix is reported: stratified splitting keeps it near 0.
+SPLIT_MIX_TOLERANCE = 0.10
 
 
 class Verdict(StrEnum):
@@ -262,6 +266,42 @@ class Distribution:
             f"Severely imbalanced: {ratio} is above 1 : {MILD_MAX_RATIO:g} (Fernández et al. 2008)."
         )
 
+    @property
+    def split_mix_distance(self) -> dict[str, float]:
+        r"""For each split, the total-variation distance between its class mix and the
+        mix over all splits, :math:`\tfrac12 \sum_c |p_{s,c} - p_c|` (0 = same mix,
+        1 = disjoint classes). Empty without splits."""
+        overall: dict[str, int] = {}
+        for counts in self.split_counts.values():
+            for label, n in counts.items():
+                overall[label] = overall.get(label, 0) + n
+        total = sum(overall.values())
+        result = {}
+        for split, counts in self.split_counts.items():
+            size = sum(counts.values())
+            if not size or not total:
+                continue
+            result[split] = 0.5 * sum(
+                abs(counts.get(label, 0) / size - n / total) for label, n in overall.items()
+            )
+        return result
+
+    @property
+    def split_mix_warning(self) -> str | None:
+        """A sentence when a split's class mix differs from the others' by more than
+        :data:`SPLIT_MIX_TOLERANCE` (total variation), else None."""
+        distances = self.split_mix_distance
+        if len(distances) < 2:
+            return None
+        worst = max(distances, key=distances.__getitem__)
+        if distances[worst] <= SPLIT_MIX_TOLERANCE:
+            return None
+        return (
+            f"The class mix of split {worst!r} differs from the overall mix by "
+            f"{distances[worst]:.0%} (total variation): scores on it will not reflect the "
+            "other splits; re-split with stratification by label."
+        )
+
     def _entropy(self) -> float:
         total = self.n_labelled
         return -sum((n / total) * math.log(n / total) for n in self.counts.values() if n)
@@ -287,6 +327,7 @@ class Distribution:
             "verdict": str(self.verdict),
             "verdict_reason": self.verdict_reason,
             "splits": {s: dict(c) for s, c in self.split_counts.items()},
+            "split_mix_distance": self.split_mix_distance,
             "rows_without_split": self.rows_without_split,
         }
 
