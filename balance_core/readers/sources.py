@@ -67,6 +67,8 @@ def open_input(source: InputLike, *, name: str | None = None) -> Input:
                 "The file was opened in text mode; open it in binary mode ('rb').",
                 kind="usage",
             )
+        if not isinstance(data, bytes):  # bytearray or memoryview from some readers
+            data = bytes(data)
         given = name or getattr(source, "name", None)
         base = os.path.basename(given) if isinstance(given, str) else "upload"
         return Input(name=base, data=data, path=None, size=len(data))

@@ -35,6 +35,8 @@ DELIMITERS = (",", ";", "\t", "|")
 
 BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),  # before UTF-16 LE, whose BOM it starts with
+    (b"\x00\x00\xfe\xff", "utf-32"),
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
@@ -108,7 +110,9 @@ def read_table(
     DatasetError
         With one sentence saying what is wrong and what to do: empty file, header
         only, no usable label column, duplicate column names, ragged rows (with line
-        numbers), unreadable bytes, and so on.
+        numbers), unreadable bytes, and so on. An Excel formula saved without its
+        result (as openpyxl writes them) reads as missing, except in a role column,
+        where it is an error (kind ``uncached_formula``).
     """
     limits = limits or DEFAULT_LIMITS
     item = open_input(source, name=name)
@@ -121,6 +125,7 @@ def read_table(
     findings: list[Finding] = []
     encoding = delimiter = sheet_name = None
     other_sheets: tuple[str, ...] = ()
+    uncached: dict[str, str] = {}
     if fmt == "zip":
         raise DatasetError(
             f"{item.name!r} is a zip archive, not a table; read it with read_zip "
@@ -130,11 +135,27 @@ def read_table(
     if fmt in ("csv", "tsv", "txt"):
         raw, encoding, delimiter = _read_delimited(item, fmt, findings, limits)
     elif fmt in ("json", "jsonl"):
-        raw, encoding = _read_json(item, findings)
+        try:
+            raw, encoding = _read_json(item, findings)
+        except DatasetError as json_error:
+            # Text that opens like JSON but is not JSON may be a table whose header
+            # starts with "[" or "{": read it as delimited text unless told otherwise.
+            if format is not None or json_error.kind != "parse_error":
+                raise
+            if item.suffix not in ("csv", "tsv", "txt", ""):
+                raise
+            fmt = item.suffix or "csv"
+            findings.clear()
+            try:
+                raw, encoding, delimiter = _read_delimited(item, fmt, findings, limits)
+            except DatasetError:
+                if item.suffix == "":
+                    raise json_error from None
+                raise
     elif fmt == "parquet":
         raw = _read_parquet(item)
     elif fmt == "xlsx":
-        raw, sheet_name, other_sheets = _read_xlsx(item, sheet)
+        raw, sheet_name, other_sheets, uncached = _read_xlsx(item, sheet, limits)
     else:
         raise DatasetError(
             f"Unknown format {fmt!r}; use one of {', '.join(TABLE_FORMATS)}.", kind="usage"
@@ -143,6 +164,15 @@ def read_table(
     roles = guess_roles(
         raw, label_col=label_col, path_col=path_col, split_col=split_col, group_col=group_col
     )
+    for role, column in roles.as_dict().items():
+        if column in uncached:
+            raise DatasetError(
+                f"The {role} column {column!r} of {item.name!r} holds formulas whose results "
+                f"were never saved (first at cell {uncached[column]} of sheet {sheet_name!r}); "
+                "open the workbook in Excel or LibreOffice, save it, and upload it again.",
+                kind="uncached_formula",
+            )
+    _check_role_types(raw, roles, item.name)
     _check_labels(raw, roles, item.name)
     return Dataset(
         raw=raw,
@@ -197,10 +227,12 @@ def detect_format(head: bytes, *, suffix: str = "") -> str:
         )
     text = _decode_sample(head)
     stripped = text.lstrip()
-    if stripped.startswith("["):
+    # JSON only if the first token can open a JSON array or object: a CSV header
+    # such as "[x],label" or "{id},label" stays CSV.
+    if re.match(r'\[\s*(?:[\[{"\-0-9tfn\]]|$)', stripped):
         return "json"
-    if stripped.startswith("{"):
-        lines = [line for line in stripped.splitlines() if line.strip()]
+    if re.match(r'\{\s*(?:["}]|$)', stripped):
+        lines = [line for line in stripped.split("\n") if line.strip()]
         if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines[:-1][:50]):
             return "jsonl"
         return "jsonl" if suffix == "jsonl" else "json"
@@ -210,8 +242,19 @@ def detect_format(head: bytes, *, suffix: str = "") -> str:
 
 
 def _looks_like_xlsx(head: bytes) -> bool:
-    # An xlsx file starts with [Content_Types].xml or names xl/ parts early on.
-    return b"[Content_Types].xml" in head[:2000] or b"xl/" in head[:4000]
+    """Whether a zip's first local entries are the parts of a workbook.
+
+    An xlsx names ``[Content_Types].xml`` or parts under ``xl/`` early on. Only entry
+    names are compared, so a zip of a folder such as ``pixl/`` is not a workbook."""
+    for match in re.finditer(rb"PK\x03\x04", head[:8000]):
+        start = match.start() + 30
+        if start > len(head):
+            break
+        length = int.from_bytes(head[match.start() + 26 : match.start() + 28], "little")
+        entry = head[start : start + length]
+        if entry == b"[Content_Types].xml" or entry.startswith(b"xl/"):
+            return True
+    return False
 
 
 def _decode_sample(head: bytes) -> str:
@@ -274,7 +317,7 @@ def _read_delimited(
             "or Excel table.",
             kind="binary_file",
         )
-    if encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+    if encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
         text = _decode(item.read_all(), encoding, item.name)
         table, delimiter = _parse_delimited(text.encode("utf-8"), text, fmt, item.name, limits)
         return table, encoding.upper(), delimiter
@@ -636,7 +679,7 @@ def _records_from_object(document: dict[str, Any], name: str) -> list[Any]:
         return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
     if values and all(isinstance(v, dict) for v in values):
         index = list(values[0])
-        if index and all(list(v) == index or set(v) == set(index) for v in values):
+        if index and all(set(v) == set(index) for v in values):
             return [{key: document[key][i] for key in document} for i in index]
     for key in ("data", "records", "rows", "items", "annotations", "images"):
         if isinstance(document.get(key), list):
@@ -693,8 +736,15 @@ def _read_parquet(item: Input) -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
-        source: Any = pa.BufferReader(item.data) if item.data is not None else str(item.path)
-        table = pq.read_table(source)
+        # An open file, never a path string: pyarrow would take "s3:x.parquet" or
+        # "hdfs:..." as a URI and reach for a remote filesystem.
+        source: Any = (
+            pa.BufferReader(item.data) if item.data is not None else pa.OSFile(str(item.path))
+        )
+        with source:
+            # ParquetFile, not read_table: the dataset layer behind read_table fails on
+            # duplicate column names before they can be reported as such.
+            table = pq.ParquetFile(source).read()
     except (pa.ArrowException, OSError) as error:
         raise DatasetError(
             f"{item.name!r} could not be read as Parquet ({_first_line(str(error))}); "
@@ -725,19 +775,17 @@ def _read_parquet(item: Input) -> pa.Table:
 # --------------------------------------------------------------------------- Excel
 
 
-def _read_xlsx(item: Input, sheet: str | None) -> tuple[pa.Table, str, tuple[str, ...]]:
-    import openpyxl
+def _read_xlsx(
+    item: Input, sheet: str | None, limits: Limits
+) -> tuple[pa.Table, str, tuple[str, ...], dict[str, str]]:
+    """The sheet as a table of text, its name, the other sheets' names, and the
+    columns holding formulas without a saved result (column -> first cell).
 
-    try:
-        workbook = openpyxl.load_workbook(
-            io.BytesIO(item.read_all()), read_only=True, data_only=True
-        )
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise DatasetError(
-            f"{item.name!r} could not be read as an Excel workbook ({_first_line(str(error))}); "
-            "save it again as .xlsx or export it as CSV.",
-            kind="parse_error",
-        ) from None
+    openpyxl reads the result a spreadsheet program saved with each formula; a
+    workbook written by a script (openpyxl, xlsxwriter) has none, so such cells read
+    as missing here, and :func:`read_table` refuses them in a role column."""
+    data = item.read_all()
+    workbook = _open_workbook(data, item.name, data_only=True)
     try:
         names = workbook.sheetnames
         if sheet is not None and sheet not in names:
@@ -748,25 +796,25 @@ def _read_xlsx(item: Input, sheet: str | None) -> tuple[pa.Table, str, tuple[str
             )
         chosen = sheet or names[0]
         rows = [
-            row
-            for row in workbook[chosen].iter_rows(values_only=True)
+            (number, row)
+            for number, row in enumerate(workbook[chosen].iter_rows(values_only=True), start=1)
             if any(cell is not None and cell != "" for cell in row)
         ]
     finally:
         workbook.close()
     if not rows:
         raise DatasetError(f"Sheet {chosen!r} of {item.name!r} is empty.", kind="empty_file")
-    width = max(len(row) for row in rows)
-    header = [_excel_cell(c) or "" for c in rows[0]] + [""] * (width - len(rows[0]))
+    header_row = rows[0][1]
+    width = max(len(row) for _, row in rows)
+    header = [_excel_cell(c) or "" for c in header_row] + [""] * (width - len(header_row))
     while (
         header
         and header[-1] == ""
-        and all(len(row) < len(header) or row[len(header) - 1] in (None, "") for row in rows[1:])
+        and all(len(row) < len(header) or row[len(header) - 1] in (None, "") for _, row in rows)
     ):
         header.pop()
-    width = len(header)
-    _check_header(header, item.name, DEFAULT_LIMITS)
-    header = [h if h != "" else f"column_{i + 1}" for i, h in enumerate(header)]
+    _check_header(header, item.name, limits)
+    header = _column_names(header)
     if len(rows) == 1:
         raise DatasetError(
             f"Sheet {chosen!r} of {item.name!r} has a header but no rows; add one row per sample.",
@@ -775,13 +823,64 @@ def _read_xlsx(item: Input, sheet: str | None) -> tuple[pa.Table, str, tuple[str
     table = pa.table(
         {
             column: pa.array(
-                [_excel_cell(row[i]) if i < len(row) else None for row in rows[1:]],
+                [_excel_cell(row[i]) if i < len(row) else None for _, row in rows[1:]],
                 type=pa.string(),
             )
             for i, column in enumerate(header)
         }
     )
-    return table, chosen, tuple(n for n in names if n != chosen)
+    uncached: dict[str, str] = {}
+    if any(column.null_count for column in table.columns):
+        uncached = _uncached_formulas(data, item.name, chosen, rows[1:], header)
+    return table, chosen, tuple(n for n in names if n != chosen), uncached
+
+
+def _open_workbook(data: bytes, name: str, *, data_only: bool) -> Any:
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise DatasetError(
+            f"{name!r} could not be read as an Excel workbook ({_first_line(str(error))}); "
+            "save it again as .xlsx or export it as CSV.",
+            kind="parse_error",
+        ) from None
+
+
+def _uncached_formulas(
+    data: bytes, name: str, sheet: str, rows: list[tuple[int, tuple]], header: list[str]
+) -> dict[str, str]:
+    """Columns whose empty-looking cells are formulas without a saved result."""
+    from openpyxl.utils import get_column_letter
+
+    values = dict(rows)
+    last = rows[-1][0]
+    found: dict[str, str] = {}
+    workbook = _open_workbook(data, name, data_only=False)
+    try:
+        for number, row in enumerate(workbook[sheet].iter_rows(values_only=True), start=1):
+            if number > last:
+                break
+            cached = values.get(number)
+            if cached is None:
+                continue
+            for i, column in enumerate(header[: len(row)]):
+                if (
+                    column not in found
+                    and (i >= len(cached) or cached[i] is None)
+                    and _is_formula(row[i])
+                ):
+                    found[column] = f"{get_column_letter(i + 1)}{number}"
+    finally:
+        workbook.close()
+    return found
+
+
+def _is_formula(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith("=")
+    return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
 def _excel_cell(value: Any) -> str | None:
@@ -835,9 +934,12 @@ def guess_roles(
     for role in ("label", "path", "split", "group"):
         if chosen[role] is not None:
             continue
+        # A nested column named like the label is still taken as the label, so the
+        # Dataset refuses it by name instead of another column becoming the label.
+        pool = names if role == "label" else flat
         for candidate in ROLE_NAMES[role]:
             match = next(
-                (n for n in flat if n not in taken and _normalise_name(n) == candidate), None
+                (n for n in pool if n not in taken and _normalise_name(n) == candidate), None
             )
             if match is not None:
                 chosen[role] = match
@@ -905,6 +1007,26 @@ def _check_shape(table: pa.Table, name: str, limits: Limits) -> None:
             f"{limits.max_table_columns:,}; drop unused columns or raise max_table_columns.",
             kind="limit_hit",
         )
+
+
+def _check_role_types(table: pa.Table, roles: ColumnRoles, name: str) -> None:
+    """Role columns are read as text: a Parquet binary column must hold UTF-8.
+
+    (Nested columns are refused by the Dataset constructor.)"""
+    for role, column in roles.as_dict().items():
+        if column is None:
+            continue
+        type_ = table.schema.field(column).type
+        if pa.types.is_nested(type_) or pa.types.is_string(type_):
+            continue
+        try:
+            table.column(column).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise DatasetError(
+                f"The {role} column {column!r} of {name!r} holds {type_} values that are "
+                "not text; pick a column of text or numbers.",
+                kind="bad_column_type",
+            ) from None
 
 
 def _check_labels(table: pa.Table, roles: ColumnRoles, name: str) -> None:
