@@ -135,7 +135,15 @@ def counts_for(
                 "split unset to balance all rows.",
                 kind="bad_parameter",
             )
-        labels = labels.filter(pc.equal(split_column.combine_chunks(), split).fill_null(False))
+        mask = pc.equal(split_column.combine_chunks(), split).fill_null(False)
+        if not pc.any(mask).as_py():
+            names = sorted(v for v in pc.unique(split_column).to_pylist() if v is not None)
+            raise DatasetError(
+                f"The data has no split {split!r}; its splits are "
+                f"{', '.join(map(repr, names))}.",
+                kind="bad_parameter",
+            )
+        labels = labels.filter(mask)
     counted = pc.value_counts(labels)
     pairs = {
         v: n

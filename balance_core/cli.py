@@ -1,7 +1,8 @@
-"""Command line: ``python -m balance_core analyze INPUT ...``.
+"""Command line: ``python -m balance_core analyze|undersample|oversample|resample|weights|apply``.
 
 Exit status 0 on success and 2 on bad input or usage, with one sentence on stderr
-and no traceback.
+and no traceback. Output files are written atomically (temp file + rename): a failed
+run never leaves a partial file or clobbers an existing one.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ import dataclasses
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
+from .export import table_csv, table_parquet, weights_json, write_atomic
 from .limits import DEFAULT_LIMITS, Limits
+from .plan import WEIGHT_METHODS
 from .readers import read_dataset
+from .recipe import Recipe, Strategy, run
 
 __all__ = ["main"]
 
@@ -51,7 +57,95 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="counts and metrics only (skips the duplicate and leakage checks)",
     )
+    sampling = (
+        ("undersample", "drop rows of the larger classes",
+         "equal, majority, ratio:R, cap:N, counts:A=N,B=N"),
+        ("oversample", "duplicate rows of the smaller classes",
+         "equal, minority, ratio:R, counts:A=N,B=N"),
+        ("resample", "every class to one count (hybrid)", "median, mean or a count N"),
+    )  # fmt: skip
+    for method, help_text, target_help in sampling:
+        command = commands.add_parser(method, help=help_text, description=help_text + ".")
+        command.add_argument("input", metavar="INPUT")
+        _add_reader_options(command)
+        command.add_argument(
+            "--to", default="median" if method == "resample" else "equal", help=target_help
+        )
+        _add_row_options(command)
+        _add_output_options(command, manifest=True)
+    weights_cmd = commands.add_parser(
+        "weights",
+        help="class weights for a weighted loss (or a weighted sampler)",
+        description="Compute class weights and write them as JSON, with code snippets.",
+    )
+    weights_cmd.add_argument("input", metavar="INPUT")
+    _add_reader_options(weights_cmd)
+    weights_cmd.add_argument("--method", default="balanced", choices=WEIGHT_METHODS)
+    weights_cmd.add_argument("--beta", type=float, default=0.999, help="for effective_number")
+    weights_cmd.add_argument(
+        "--normalize", choices=("source", "mean", "min"), default="source", help="weight scale"
+    )
+    weights_cmd.add_argument("--max-ratio", type=float, help="clip: max weight / min weight")
+    weights_cmd.add_argument(
+        "--custom", metavar="A=W,B=W", help="weights per class for --method custom"
+    )
+    weights_cmd.add_argument(
+        "--sampler", action="store_true", help="per-sample weights for WeightedRandomSampler"
+    )
+    weights_cmd.add_argument("--num-samples", type=int, help="sampler draws per epoch")
+    weights_cmd.add_argument("--split", default="auto", help="split to weigh (default: train)")
+    _add_mapping_options(weights_cmd)
+    _add_output_options(weights_cmd, manifest=False)
+    apply_cmd = commands.add_parser(
+        "apply",
+        help="replay a recipe saved by the app or the CLI",
+        description="Replay a recipe on an input (e.g. the full data behind a sample).",
+    )
+    apply_cmd.add_argument("recipe", metavar="RECIPE")
+    apply_cmd.add_argument("input", metavar="INPUT")
+    apply_cmd.add_argument("-o", "--output", required=True, metavar="OUT")
+    apply_cmd.add_argument("--dropped", metavar="OUT", help="also write the dropped rows")
+    apply_cmd.add_argument(
+        "--strict", action="store_true", help="refuse an input other than the recipe's"
+    )
+    apply_cmd.add_argument("--limit", metavar="NAME=VALUE", action="append", default=[])
     return parser
+
+
+def _add_row_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--split", default="auto", help="split to resample: a name, all, or auto (= train)"
+    )
+    parser.add_argument(
+        "--no-groups", action="store_true", help="ignore the group column when choosing rows"
+    )
+    parser.add_argument("--stratify", metavar="C", help="keep this column's mix in each class")
+    _add_mapping_options(parser)
+
+
+def _add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--map", action="append", default=[], metavar="OLD=NEW", help="rename or merge a label"
+    )
+    parser.add_argument("--drop", action="append", default=[], metavar="LABEL", help="drop a class")
+
+
+def _add_output_options(parser: argparse.ArgumentParser, *, manifest: bool) -> None:
+    parser.add_argument("-o", "--output", required=True, metavar="OUT")
+    parser.add_argument("--recipe", metavar="OUT", help="also write the recipe (JSON)")
+    if manifest:
+        parser.add_argument(
+            "--format",
+            choices=("csv", "parquet"),
+            help="manifest format (default: from the -o suffix, else csv)",
+        )
+        parser.add_argument("--dropped", metavar="OUT", help="also write the dropped rows")
+        parser.add_argument(
+            "--raw-csv",
+            action="store_true",
+            help="do not neutralise cells a spreadsheet would run as formulas",
+        )
 
 
 def _add_reader_options(parser: argparse.ArgumentParser) -> None:
@@ -103,23 +197,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     stdout = stdout or sys.stdout
     try:
         args = build_parser().parse_args(argv)
-        limits = parse_limits(args.limit)
-        dataset = read_dataset(
-            args.input,
-            label_col=args.label_col,
-            path_col=args.path_col,
-            split_col=args.split_col,
-            group_col=args.group_col,
-            sheet=args.sheet,
-            probe=args.probe,
-            limits=limits,
-        )
-        result = analyze(dataset, findings=not args.no_findings)
-        if args.json:
-            json.dump(result.to_dict(), stdout, ensure_ascii=False, allow_nan=False)
-            stdout.write("\n")
+        if args.command == "analyze":
+            dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+            result = analyze(dataset, findings=not args.no_findings)
+            if args.json:
+                json.dump(result.to_dict(), stdout, ensure_ascii=False, allow_nan=False)
+                stdout.write("\n")
+            else:
+                stdout.write(render_report(result))
+        elif args.command == "apply":
+            _apply(args, stdout)
         else:
-            stdout.write(render_report(result))
+            _balance(args, stdout)
         return 0
     except DatasetError as error:
         print(f"error: {_one_line(str(error))}", file=sys.stderr)
@@ -127,6 +216,178 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
+
+
+def _reader(args: argparse.Namespace) -> dict:
+    return {
+        "label_col": args.label_col,
+        "path_col": args.path_col,
+        "split_col": args.split_col,
+        "group_col": args.group_col,
+        "sheet": args.sheet,
+        "probe": args.probe,
+    }
+
+
+def _mapping(args: argparse.Namespace) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for item in args.map:
+        old, sep, new = item.rpartition("=")
+        if not sep or not old:
+            raise DatasetError(f"--map needs OLD=NEW, got {item!r}.", kind="usage")
+        mapping[old] = new
+    for label in args.drop:
+        mapping[label] = None
+    return mapping
+
+
+def _custom_weights(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    weights = {}
+    for item in text.split(","):
+        label, sep, value = item.rpartition("=")
+        try:
+            weights[label] = float(value)
+        except ValueError:
+            raise DatasetError(
+                f"--custom needs LABEL=WEIGHT pairs, got {item!r}.", kind="usage"
+            ) from None
+        if not sep:
+            raise DatasetError(f"--custom needs LABEL=WEIGHT pairs, got {item!r}.", kind="usage")
+    return weights
+
+
+def _check_outputs(inputs: Sequence[str], outputs: Sequence[str | None]) -> None:
+    """Refuse to write over an input, or twice to the same file."""
+    given = [Path(o).resolve() for o in outputs if o]
+    if len(given) != len(set(given)):
+        raise DatasetError("Two outputs name the same file; give each its own path.", kind="usage")
+    for source in inputs:
+        if Path(source).resolve() in given:
+            raise DatasetError(
+                f"An output would overwrite the input {source!r}; write somewhere else.",
+                kind="usage",
+            )
+    for target in given:
+        if not target.parent.is_dir():
+            raise DatasetError(
+                f"The folder {str(target.parent)!r} does not exist; create it first.",
+                kind="usage",
+            )
+
+
+def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
+    manifest_format = getattr(args, "format", None) or (
+        "parquet" if args.output.lower().endswith(".parquet") else "csv"
+    )
+    _check_outputs([args.input], [args.output, getattr(args, "dropped", None), args.recipe])
+    if args.command == "weights":
+        strategy = Strategy(
+            method="sampler" if args.sampler else "weights",
+            weighting=args.method,
+            beta=args.beta,
+            normalize=args.normalize,
+            max_ratio=args.max_ratio,
+            custom=_custom_weights(args.custom),
+            num_samples=args.num_samples,
+        )
+        recipe = Recipe(strategy=strategy, split=args.split, label_mapping=_mapping(args))
+    else:
+        recipe = Recipe(
+            strategy=Strategy(method=args.command, target=args.to),
+            seed=args.seed,
+            split=args.split,
+            use_groups=not args.no_groups,
+            stratify=args.stratify,
+            label_mapping=_mapping(args),
+            output={"format": manifest_format, "neutralize_formulas": not args.raw_csv},
+        )
+    dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+    recipe = replace(
+        recipe,
+        reader=dataset.roles.as_dict() | {"sheet": args.sheet},
+        input={
+            "name": dataset.source.name,
+            "format": dataset.source.format,
+            "size_bytes": dataset.source.size_bytes,
+            "sha256": dataset.source.sha256,
+        },
+    )
+    outcome = run(recipe, dataset)
+    _write_outcome(outcome, args.output, getattr(args, "dropped", None), stdout)
+    if args.recipe:
+        write_atomic(args.recipe, recipe.to_json())
+
+
+def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
+    _check_outputs([args.input, args.recipe], [args.output, args.dropped])
+    try:
+        recipe = Recipe.from_json(Path(args.recipe).read_bytes())
+    except OSError as error:
+        raise DatasetError(
+            f"Cannot read the recipe {args.recipe!r} ({error.strerror}); check the path.",
+            kind="file_not_found",
+        ) from None
+    reader = {
+        f"{role}_col": recipe.reader.get(role) for role in ("label", "path", "split", "group")
+    }
+    dataset = read_dataset(
+        args.input, sheet=recipe.reader.get("sheet"), limits=parse_limits(args.limit), **reader
+    )
+    expected = recipe.input.get("sha256")
+    if expected and expected != dataset.source.sha256:
+        if args.strict:
+            raise DatasetError(
+                "The input is not the file the recipe was made on (its SHA-256 differs); "
+                "drop --strict to apply the same choice to it anyway.",
+                kind="fingerprint_mismatch",
+            )
+        print(
+            "note: the input differs from the one the recipe was made on; applying the same "
+            "choice to it.",
+            file=sys.stderr,
+        )
+    _write_outcome(run(recipe, dataset), args.output, args.dropped, stdout)
+
+
+def _write_outcome(outcome, output: str, dropped: str | None, stdout: TextIO) -> None:
+    recipe = outcome.recipe
+    if outcome.resampled is not None:
+        as_parquet = recipe.output.get("format") == "parquet"
+        neutralize = recipe.output.get("neutralize_formulas", True)
+
+        def encode(table):
+            return (
+                table_parquet(table)
+                if as_parquet
+                else table_csv(table, neutralize_formulas=neutralize)
+            )
+
+        write_atomic(output, encode(outcome.resampled.manifest))
+        if dropped:
+            write_atomic(dropped, encode(outcome.resampled.dropped))
+        plan = outcome.plan
+        where = f" in split {outcome.split!r}" if outcome.split is not None else ""
+        stdout.write(
+            f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} rows "
+            f"({plan.rows_dropped:,} dropped, {plan.rows_added:,} duplicated); "
+            f"{outcome.resampled.passthrough_rows:,} rows of other splits unchanged; "
+            f"wrote {output}\n"
+        )
+        for warning in plan.warnings:
+            stdout.write(f"warning: {_printable(warning)}\n")
+        return
+    if dropped:
+        raise DatasetError("--dropped only applies to sampling recipes.", kind="usage")
+    write_atomic(output, weights_json(outcome.weights, sampler=outcome.sampler))
+    weights = outcome.weights
+    stdout.write(
+        f"{weights.method} weights for {len(weights.counts)} classes (spread "
+        f"{weights.spread:.2f}); wrote {output}\n"
+    )
+    for warning in weights.warnings + (outcome.sampler.warnings if outcome.sampler else ()):
+        stdout.write(f"warning: {_printable(warning)}\n")
 
 
 def _one_line(text: str) -> str:

@@ -1,0 +1,284 @@
+"""Recipes: a balancing choice written down, so it can be replayed on the full data.
+
+A recipe names the input (SHA-256 fingerprint), how it was read, the label mapping,
+the strategy and its parameters, the split and group choices and the seed. Running
+the same recipe on the same input gives the same bytes as the app's download.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from ._version import __version__
+from .apply import Resampled, counts_for, default_split, resample, sample_weights
+from .dataset import Dataset
+from .errors import DatasetError
+from .plan import (
+    ClassWeights,
+    SamplerWeights,
+    SamplingPlan,
+    class_weights,
+    parse_target,
+    plan_oversample,
+    plan_resample,
+    plan_undersample,
+    sampler_weights,
+)
+
+__all__ = ["RECIPE_FORMAT", "Outcome", "Recipe", "Strategy", "make_plan", "run", "run_counts"]
+
+RECIPE_FORMAT = "seesaw-recipe/1"
+SAMPLING_METHODS = ("undersample", "oversample", "resample")
+WEIGHT_KINDS = ("weights", "sampler")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Strategy:
+    """What to do: a sampling method with its target, or a weighting.
+
+    Attributes
+    ----------
+    method : {"undersample", "oversample", "resample", "weights", "sampler"}
+    target : str
+        For sampling: ``equal``, ``majority``/``minority``, ``ratio:R``, ``cap:N``,
+        ``median``, ``mean``, ``N`` or ``counts:a=1,b=2`` (see
+        :func:`balance_core.plan.parse_target`).
+    weighting : str
+        For weights: one of :data:`balance_core.plan.WEIGHT_METHODS`.
+    beta, normalize, max_ratio, custom, num_samples
+        Options of :func:`balance_core.plan.class_weights` and
+        :func:`balance_core.plan.sampler_weights`.
+    """
+
+    method: Literal["undersample", "oversample", "resample", "weights", "sampler"]
+    target: str = "equal"
+    weighting: str = "balanced"
+    beta: float = 0.999
+    normalize: Literal["source", "mean", "min"] = "source"
+    max_ratio: float | None = None
+    custom: dict[str, float] | None = None
+    num_samples: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in SAMPLING_METHODS + WEIGHT_KINDS:
+            raise DatasetError(
+                f"Unknown strategy {self.method!r}; use one of "
+                f"{', '.join(SAMPLING_METHODS + WEIGHT_KINDS)}.",
+                kind="bad_parameter",
+            )
+
+    @property
+    def is_sampling(self) -> bool:
+        return self.method in SAMPLING_METHODS
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """Everything needed to replay a balancing choice.
+
+    Attributes
+    ----------
+    strategy : Strategy
+    seed : int
+    split : str or None
+        The split to change; ``None`` changes all rows, ``"auto"`` the training split.
+    use_groups : bool
+    stratify : str or None
+    label_mapping : dict of str to (str or None)
+    reader : dict
+        Reader options (``label_col``, ``path_col``, ``split_col``, ``group_col``,
+        ``sheet``).
+    input : dict
+        ``name``, ``format``, ``size_bytes`` and ``sha256`` of the input it was made on.
+    output : dict
+        ``format`` (``csv`` or ``parquet``) and ``neutralize_formulas``.
+    """
+
+    strategy: Strategy
+    seed: int = 0
+    split: str | None = "auto"
+    use_groups: bool = True
+    stratify: str | None = None
+    label_mapping: dict[str, str | None] = field(default_factory=dict)
+    reader: dict[str, Any] = field(default_factory=dict)
+    input: dict[str, Any] = field(default_factory=dict)
+    output: dict[str, Any] = field(
+        default_factory=lambda: {"format": "csv", "neutralize_formulas": True}
+    )
+
+    def to_json(self) -> bytes:
+        """The recipe as UTF-8 JSON with sorted keys (stable bytes)."""
+        payload = {
+            "format": RECIPE_FORMAT,
+            "seesaw_version": __version__,
+            "strategy": asdict(self.strategy),
+            "seed": self.seed,
+            "split": self.split,
+            "use_groups": self.use_groups,
+            "stratify": self.stratify,
+            "label_mapping": dict(self.label_mapping),
+            "reader": dict(self.reader),
+            "input": dict(self.input),
+            "output": dict(self.output),
+        }
+        return (
+            json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+            + "\n"
+        ).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Recipe:
+        """Read a recipe written by :meth:`to_json`; bad recipes raise DatasetError."""
+        try:
+            payload = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise DatasetError(
+                f"The recipe is not valid JSON ({error}); use the file Seesaw wrote.",
+                kind="bad_recipe",
+            ) from None
+        if not isinstance(payload, dict) or payload.get("format") != RECIPE_FORMAT:
+            raise DatasetError(
+                f"This is not a Seesaw recipe (expected format {RECIPE_FORMAT!r}).",
+                kind="bad_recipe",
+            )
+        try:
+            strategy = Strategy(**payload["strategy"])
+            recipe = cls(
+                strategy=strategy,
+                seed=payload.get("seed", 0),
+                split=payload.get("split", "auto"),
+                use_groups=bool(payload.get("use_groups", True)),
+                stratify=payload.get("stratify"),
+                label_mapping=dict(payload.get("label_mapping") or {}),
+                reader=dict(payload.get("reader") or {}),
+                input=dict(payload.get("input") or {}),
+                output=dict(payload.get("output") or {"format": "csv"}),
+            )
+        except (KeyError, TypeError) as error:
+            raise DatasetError(
+                f"The recipe is missing or misnames a field ({error}); use the file Seesaw wrote.",
+                kind="bad_recipe",
+            ) from None
+        if isinstance(recipe.seed, bool) or not isinstance(recipe.seed, int) or recipe.seed < 0:
+            raise DatasetError("The recipe's seed must be a whole number >= 0.", kind="bad_recipe")
+        return recipe
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Outcome:
+    """The result of running a recipe: rows (sampling) or weights (weighting)."""
+
+    recipe: Recipe
+    split: str | None
+    counts: dict[str, int]
+    plan: SamplingPlan | None = None
+    resampled: Resampled | None = None
+    weights: ClassWeights | None = None
+    sampler: SamplerWeights | None = None
+
+
+def make_plan(counts: Mapping[str, int], strategy: Strategy) -> SamplingPlan:
+    """The sampling plan a strategy asks for, from class counts."""
+    options = parse_target(strategy.target)
+    if strategy.method == "undersample":
+        if "to" in options or "minority_only" in options:
+            raise DatasetError(
+                f"Undersampling takes equal, majority, ratio:R, cap:N or counts:..., "
+                f"not {strategy.target!r}.",
+                kind="bad_parameter",
+            )
+        return plan_undersample(counts, **options)
+    if strategy.method == "oversample":
+        if "cap" in options or "to" in options:
+            raise DatasetError(
+                f"Oversampling takes equal, minority, ratio:R or counts:..., "
+                f"not {strategy.target!r}.",
+                kind="bad_parameter",
+            )
+        if options.pop("majority_only", False):
+            raise DatasetError(
+                "Oversampling cannot target the majority only; use minority or equal.",
+                kind="bad_parameter",
+            )
+        return plan_oversample(counts, **options)
+    if set(options) - {"to"} or not options:
+        raise DatasetError(
+            f"Hybrid resampling takes median, mean or a count N, not {strategy.target!r}.",
+            kind="bad_parameter",
+        )
+    return plan_resample(counts, **options)
+
+
+def _weights(counts: Mapping[str, int], strategy: Strategy) -> ClassWeights:
+    return class_weights(
+        counts,
+        method=strategy.weighting,
+        beta=strategy.beta,
+        normalize=strategy.normalize,
+        max_ratio=strategy.max_ratio,
+        custom=strategy.custom,
+    )
+
+
+def resolve_split(dataset: Dataset, split: str | None) -> str | None:
+    """``"auto"`` -> the training split (or None without splits); ``"all"``/None -> None."""
+    if split == "auto":
+        return default_split(dataset)
+    if split in (None, "all"):
+        return None
+    return split
+
+
+def run_counts(recipe: Recipe, counts: Mapping[str, int]) -> Outcome:
+    """The plan or weights ``recipe`` gives on class ``counts``, touching no rows: what
+    the live preview shows. :func:`run` then applies the same plan to the rows."""
+    strategy = recipe.strategy
+    counts = dict(counts)
+    split = None if recipe.split in ("auto", "all") else recipe.split
+    if strategy.is_sampling:
+        return Outcome(recipe=recipe, split=split, counts=counts, plan=make_plan(counts, strategy))
+    if strategy.method == "sampler":
+        sampler = sampler_weights(
+            counts,
+            num_samples=strategy.num_samples,
+            method=strategy.weighting,
+            beta=strategy.beta,
+            normalize=strategy.normalize,
+            max_ratio=strategy.max_ratio,
+            custom=strategy.custom,
+        )
+        return Outcome(
+            recipe=recipe, split=split, counts=counts, weights=sampler.class_weights,
+            sampler=sampler,
+        )  # fmt: skip
+    return Outcome(recipe=recipe, split=split, counts=counts, weights=_weights(counts, strategy))
+
+
+def run(recipe: Recipe, dataset: Dataset) -> Outcome:
+    """Carry out ``recipe`` on ``dataset`` (already read with ``recipe.reader``)."""
+    split = resolve_split(dataset, recipe.split)
+    mapping = recipe.label_mapping or None
+    counts = counts_for(dataset, split=split, mapping=mapping)
+    outcome = replace(run_counts(recipe, counts), split=split)
+    if outcome.plan is None:
+        return outcome
+    resampled = resample(
+        dataset,
+        outcome.plan,
+        seed=recipe.seed,
+        split=split,
+        use_groups=recipe.use_groups,
+        stratify=recipe.stratify,
+        mapping=mapping,
+    )
+    return replace(outcome, resampled=resampled)
+
+
+def per_sample_weights(outcome: Outcome, dataset: Dataset):
+    """Per-row weights of a weighting outcome (see :func:`balance_core.apply.sample_weights`)."""
+    if outcome.weights is None:
+        raise DatasetError("This recipe samples rows; it has no weights.", kind="bad_parameter")
+    return sample_weights(dataset, outcome.weights, mapping=outcome.recipe.label_mapping or None)
