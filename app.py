@@ -1,66 +1,55 @@
-"""Seesaw home page: pick a dataset, see its class balance at a glance."""
+"""Seesaw home page: pick a dataset (upload or example) and see its balance at a glance."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-import balance_core as bc
 from balance_core.charts import seesaw_chart
 from balance_core.examples import EXAMPLES
-from ui import state
+from ui import frame, state
 
-st.set_page_config(page_title="Seesaw", page_icon="⚖️", layout="wide")
+current = frame.page("Home")
 
-with st.sidebar:
-    st.header("Dataset")
-    upload = st.file_uploader(
-        "Labels file or zip of image folders",
-        type=["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip"],
-    )
-    example_key = st.selectbox(
-        "…or try an example",
-        options=list(EXAMPLES),
-        format_func=lambda key: EXAMPLES[key].title,
-    )
+st.title(":material/balance: Seesaw")
+st.markdown(
+    "**Is your dataset balanced?** Drop a labels file or a zip of image folders in the "
+    "sidebar, see the class counts and the data's problems, try the fixes with a live "
+    "preview, and download what your training code needs."
+)
 
-st.title("⚖️ Seesaw")
-st.caption("Is your dataset balanced? See the class counts and the data's problems.")
+st.subheader("Examples")
+cards = st.columns(len(EXAMPLES))
+for column, (key, example) in zip(cards, EXAMPLES.items(), strict=True):
+    with column.container(border=True):
+        st.markdown(f"**{example.title}**")
+        st.caption(example.description)
+        if st.button("Load", key=f"home.example.{key}", disabled=current.example == key):
+            current = state.load_example(key)
+            st.rerun()
 
-try:
-    if upload is not None:
-        loaded = state.load(upload.getvalue(), upload.name, is_example=False)
-    else:
-        loaded = state.load_example(example_key)
-except bc.DatasetError as error:
-    st.error(str(error))
-    st.stop()
+with frame.guard():
+    dist = current.distribution
+    st.subheader(f"Current dataset: {frame.md(current.name)}")
+    metrics = st.columns(4)
+    metrics[0].metric("Rows", f"{dist.n_rows:,}")
+    metrics[1].metric("Classes", f"{dist.n_classes:,}")
+    metrics[2].metric("Imbalance ratio", dist.ratio_text)
+    metrics[3].metric("Verdict", dist.verdict.value.capitalize())
+    st.plotly_chart(seesaw_chart(dist), key="home.chart")
+    findings = current.analysis.findings
+    if findings:
+        st.warning(
+            f"{len(findings)} finding(s) about the data: see the Overview page.",
+            icon=":material/search:",
+        )
 
-analysis = loaded.analysis
-dist = analysis.distribution
-st.text(f"{loaded.name} · {dist.n_rows:,} rows · {analysis.dataset.source.format.upper()}")
-
-cards = st.columns(4)
-cards[0].metric("Classes", f"{dist.n_classes:,}")
-cards[1].metric("Rows", f"{dist.n_rows:,}")
-cards[2].metric("Imbalance ratio", dist.ratio_text)
-cards[3].metric("Evenness", f"{dist.evenness:.2f}")
-st.info(dist.verdict_reason)
-
-st.plotly_chart(seesaw_chart(dist), width="stretch")
-
-st.subheader("Counts")
-st.dataframe(
-    pd.DataFrame(
-        {"class": list(dist.counts), "samples": list(dist.counts.values()),
-         "share": list(dist.shares.values())}
-    ),
-    hide_index=True,
-    column_config={"share": st.column_config.NumberColumn(format="percent")},
-)  # fmt: skip
-
-st.subheader("Findings")
-if not analysis.findings:
-    st.success("No problems found in the data.")
-for finding in analysis.findings:
-    st.text(f"[{finding.severity}] {finding.message}")
+links = st.columns(3)
+links[0].page_link(
+    "pages/1_Overview.py",
+    label="Overview: distribution and data quality",
+    icon=":material/bar_chart:",
+)
+links[1].page_link("pages/2_Balance.py", label="Balance: try the fixes", icon=":material/balance:")
+links[2].page_link(
+    "pages/3_Export.py", label="Export: downloads and code", icon=":material/download:"
+)

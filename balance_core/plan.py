@@ -143,9 +143,29 @@ class SamplingPlan:
         return sum(self.added.values())
 
     @property
+    def ratio_after(self) -> float:
+        """Imbalance ratio (max / min) of the counts after the plan."""
+        return max(self.after.values()) / max(min(self.after.values()), 1)
+
+    @property
     def dropped_share(self) -> dict[str, float]:
         """Share of each class's rows that is dropped."""
         return {k: (self.dropped[k] / n if n else 0.0) for k, n in self.before.items()}
+
+    def cost_rows(self) -> list[dict]:
+        """One row per class: counts before and after, rows dropped (and their share of
+        the class) and duplicates added, for the preview's cost table."""
+        return [
+            {
+                "class": label,
+                "before": self.before[label],
+                "after": self.after[label],
+                "dropped": self.dropped[label],
+                "dropped share": self.dropped_share[label],
+                "duplicates added": self.added[label],
+            }
+            for label in self.before
+        ]
 
     def to_dict(self) -> dict:
         return {
@@ -463,6 +483,22 @@ class ClassWeights:
         total = sum(self.counts[k] * self.weights[k] for k in self.counts)
         return {k: self.counts[k] * self.weights[k] / total for k in self.counts}
 
+    def cost_rows(self) -> list[dict]:
+        """One row per class (class index order): count, weight and loss shares."""
+        before, after = self.loss_share_before, self.loss_share_after
+        return [
+            {
+                "class index": index,
+                "class": label,
+                "samples": self.counts[label],
+                "weight": self.weights[label],
+                "loss share unweighted": before[label],
+                "loss share weighted": after[label],
+                "clipped": label in self.clipped,
+            }
+            for index, label in enumerate(self.counts)
+        ]
+
 
 def class_weights(
     counts: Mapping[str, int],
@@ -749,7 +785,6 @@ def compare_strategies(counts: Mapping[str, int], *, beta: float = 0.999) -> lis
         ("oversample", "Oversample to the majority", plan_oversample(checked)),
         ("resample", "Hybrid: every class to the median", plan_resample(checked)),
     ):
-        after = plan.after
         summaries.append(
             StrategySummary(
                 key=key,
@@ -757,7 +792,7 @@ def compare_strategies(counts: Mapping[str, int], *, beta: float = 0.999) -> lis
                 rows_after=plan.rows_after,
                 rows_dropped=plan.rows_dropped,
                 rows_added=plan.rows_added,
-                ratio_after=max(after.values()) / max(min(after.values()), 1),
+                ratio_after=plan.ratio_after,
                 largest_weight=1.0,
                 weight_spread=1.0,
                 warnings=plan.warnings,

@@ -8,6 +8,17 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "error: Seesaw needs Python 3.11 or newer (python3 is $(python3 -V))." >&2
   exit 2
 }
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "error: the browser tests need Chromium; install it with: apt-get install chromium" >&2
+    exit 2
+  fi
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt -e .
 exec .venv/bin/python -m pytest "$@"

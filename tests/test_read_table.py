@@ -388,13 +388,13 @@ def test_ragged_rows_name_their_lines():
     error = raises("ragged_rows", data, name="r.csv")
     message = str(error)
     assert "lines 3, 5" in message
-    assert "'r.csv' has 2 row(s)" in message and "header's 2" in message
+    assert "'r.csv': 2 rows have" in message and "header's 2" in message
 
 
 def test_ragged_line_numbers_count_physical_lines():
     data = b'label,path\n"multi\nline",a.png\nbad\n'
     error = raises("ragged_rows", data)
-    assert "lines 4" in str(error)
+    assert "(line 4)" in str(error)
 
 
 def test_many_ragged_rows_are_summarised():

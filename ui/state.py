@@ -1,47 +1,116 @@
-"""The current dataset, kept in st.session_state so every page sees the same one."""
+"""Session state: the current dataset and the balancing choice, under a few named keys.
+
+Every page sees the same dataset. Parsing happens once per distinct upload: the
+result is cached by the content's SHA-256 (st.cache_resource, shared read-only
+between sessions, never keyed by file name), and a rerun after a control moves
+touches no rows.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 
 import balance_core as bc
 from balance_core.examples import EXAMPLES
+from balance_core.recipe import Recipe, Strategy
 
-CURRENT = "seesaw.current"
+DATASET = "seesaw.dataset"
+UPLOAD_ID = "seesaw.upload_id"
+RECIPE = "seesaw.recipe"
+MAPPING = "seesaw.label_mapping"
 DEFAULT_EXAMPLE = "lung_ct"
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """What the pages need: the input's name and bytes, and its analysis."""
+@dataclass(frozen=True, eq=False)
+class Current:
+    """The dataset every page works on."""
 
     name: str
-    data: bytes
+    data: bytes = field(repr=False)
+    sha256: str
     analysis: bc.Analysis
-    is_example: bool
+    example: str | None = None
+
+    @property
+    def dataset(self) -> bc.Dataset:
+        return self.analysis.dataset
+
+    @property
+    def distribution(self) -> bc.Distribution:
+        return self.analysis.distribution
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def read_and_analyze(data: bytes, name: str, roles: tuple[tuple[str, str | None], ...]):
-    """Parse and analyse once per distinct content (the cache key hashes the bytes)."""
-    dataset = bc.read_dataset(data, name=name, **{f"{role}_col": col for role, col in roles})
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _read(sha256: str, name: str, _data: bytes) -> bc.Dataset:
+    # Keyed by the content's hash (and name, for the messages): identical bytes share
+    # one parsed, immutable Dataset; the bytes themselves are not hashed again.
+    return bc.read_dataset(_data, name=name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _analyze(sha256: str, name: str, roles: tuple[tuple[str, str | None], ...], _ds: bc.Dataset):
+    dataset = _ds.with_roles(**dict(roles)) if roles else _ds
     return bc.analyze(dataset)
 
 
-def load(data: bytes, name: str, *, is_example: bool, roles: dict | None = None) -> Loaded:
-    roles_key = tuple(sorted((roles or {}).items()))
-    analysis = read_and_analyze(data, name, roles_key)
-    loaded = Loaded(name=name, data=data, analysis=analysis, is_example=is_example)
-    st.session_state[CURRENT] = loaded
-    return loaded
+def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current:
+    """Parse and analyse ``data`` and make it the current dataset.
+
+    Raises DatasetError for bad input; the previous dataset then stays current.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    dataset = _read(sha256, name, data)
+    analysis = _analyze(sha256, name, (), dataset)
+    current = Current(name=name, data=data, sha256=sha256, analysis=analysis, example=example)
+    st.session_state[DATASET] = current
+    st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return current
 
 
-def current() -> Loaded | None:
-    return st.session_state.get(CURRENT)
-
-
-def load_example(key: str) -> Loaded:
+def load_example(key: str) -> Current:
     example = EXAMPLES[key]
-    return load(example.data(), example.filename, is_example=True)
+    return load_bytes(example.data(), example.filename, example=key)
+
+
+def get_current() -> Current:
+    """The current dataset; the default example on a session's first page view."""
+    current = st.session_state.get(DATASET)
+    if current is None:
+        current = load_example(DEFAULT_EXAMPLE)
+    return current
+
+
+def set_roles(roles: dict[str, str | None]) -> Current:
+    """Re-analyse the current dataset with other column roles."""
+    current = get_current()
+    base = _read(current.sha256, current.name, current.data)
+    analysis = _analyze(current.sha256, current.name, tuple(sorted(roles.items())), base)
+    updated = replace(current, analysis=analysis)
+    st.session_state[DATASET] = updated
+    st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return updated
+
+
+def label_mapping() -> dict[str, str | None]:
+    return dict(st.session_state.get(MAPPING, {}))
+
+
+def set_label_mapping(mapping: dict[str, str | None]) -> None:
+    st.session_state[MAPPING] = dict(mapping)
+
+
+def get_recipe() -> Recipe:
+    """The balancing choice made on the Balance page (a default until then)."""
+    recipe = st.session_state.get(RECIPE)
+    if recipe is None:
+        recipe = Recipe(strategy=Strategy(method="undersample"))
+    return recipe
+
+
+def set_recipe(recipe: Recipe) -> None:
+    st.session_state[RECIPE] = recipe

@@ -480,9 +480,11 @@ def _ragged_error(source: bytes | Path, delimiter: str, width: int, name: str) -
     count = max(count, 1)
     shown = ", ".join(str(n) for n in lines) or "unknown"
     more = f" and {count - len(lines)} more" if count > len(lines) and lines else ""
+    where = f"line {shown}" if len(lines) == 1 and not more else f"lines {shown}{more}"
+    rows = "1 row has" if count == 1 else f"{count:,} rows have"
     return DatasetError(
-        f"{name!r} has {count} row(s) whose number of fields differs from the header's "
-        f"{width} (lines {shown}{more}); fix or quote those rows.",
+        f"{name!r}: {rows} a different number of fields than the header's {width} "
+        f"({where}); fix or quote those rows.",
         kind="ragged_rows",
     )
 

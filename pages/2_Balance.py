@@ -1,0 +1,246 @@
+"""Balance: choose a strategy and see what it does, live; compare them all."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from balance_core.apply import map_counts
+from balance_core.charts import before_after_chart, weights_chart
+from balance_core.plan import WEIGHT_METHODS, compare_strategies
+from balance_core.recipe import Recipe, Strategy, run_counts
+from balance_core.stats import format_ratio
+from ui import frame, state
+
+STRATEGIES = {
+    "undersample": "Undersample",
+    "oversample": "Oversample",
+    "resample": "Hybrid",
+    "weights": "Class weights",
+    "sampler": "Weighted sampler",
+}
+HINTS = {
+    "undersample": "Drop rows of the larger classes. Cheap when the majority is redundant, "
+    "like many CT slices of one patient.",
+    "oversample": "Repeat rows of the smaller classes. Nothing is lost, but the copies can "
+    "be overfitted.",
+    "resample": "Every class to one count: larger classes lose rows, smaller ones are repeated.",
+    "weights": "Keep every row and weigh the loss instead, as for face anti-spoofing where "
+    "every attack sample is worth learning.",
+    "sampler": "Keep every row and draw them with per-sample weights "
+    "(PyTorch WeightedRandomSampler).",
+}
+ALL_ROWS = "(all rows)"
+NONE = "(none)"
+
+current = frame.page("Balance", ":material/balance:")
+st.title("Balance")
+
+with frame.guard():
+    dist = current.distribution
+    dataset = current.dataset
+    mapping = state.label_mapping()
+    sha = current.sha256[:12]
+
+    def widget(name: str) -> dict:
+        # Keys carry the dataset's fingerprint so a new dataset starts from defaults.
+        return {"key": f"balance.{name}.{sha}", "persist_state": "session"}
+
+    method = st.segmented_control(
+        "Strategy",
+        list(STRATEGIES),
+        format_func=STRATEGIES.__getitem__,
+        default="undersample",
+        required=True,
+        **widget("method"),
+    )
+    st.caption(HINTS[method])
+    controls, preview = st.columns([1, 2], gap="large")
+    with controls:
+        split = None
+        if dist.split_counts:
+            names = list(dist.split_counts)
+            default = next((s for s in names if s.lower() in ("train", "training")), names[0])
+            split = st.selectbox(
+                "Split to balance",
+                [*names, ALL_ROWS],
+                index=names.index(default),
+                help="Only this split changes; the others pass through untouched.",
+                **widget("split"),
+            )
+            split = None if split == ALL_ROWS else split
+        counts = map_counts(dist.split_counts[split] if split else dist.counts, mapping)
+        smallest, largest = min(counts.values()), max(counts.values())
+        ratio_now = largest / max(smallest, 1)
+        strategy_options: dict = {"method": method}
+        seed, use_groups, stratify = 0, True, None
+        if method in ("undersample", "oversample", "resample"):
+            if method == "resample":
+                how = st.radio(
+                    "Every class to", ["median", "mean", "a count"], horizontal=True, **widget("to")
+                )
+                target = how
+                if how == "a count":
+                    target = str(
+                        st.number_input(
+                            "Count per class", min_value=1, value=smallest, **widget("count")
+                        )
+                    )
+            else:
+                modes = ["equal", "ratio"] + (["cap"] if method == "undersample" else [])
+                how = st.radio("Target", modes, horizontal=True, **widget(f"{method}.mode"))
+                target = "equal"
+                if how == "ratio":
+                    ratio = st.slider(
+                        "Largest / smallest class at most"
+                        if method == "undersample"
+                        else "Smallest class at least majority /",
+                        min_value=1.0,
+                        max_value=max(1.0, round(ratio_now, 1)),
+                        value=min(2.0, max(1.0, round(ratio_now, 1))),
+                        step=0.1,
+                        **widget(f"{method}.ratio"),
+                    )
+                    target = f"ratio:{ratio:g}"
+                elif how == "cap":
+                    cap = st.number_input(
+                        "No class above",
+                        min_value=1,
+                        value=max(smallest, 1),
+                        step=1,
+                        **widget("cap"),
+                    )
+                    target = f"cap:{int(cap)}"
+            strategy_options["target"] = target
+            seed = int(st.number_input("Seed", min_value=0, value=0, step=1, **widget("seed")))
+            if dataset.roles.group is not None:
+                use_groups = st.toggle(
+                    f"Spread over groups ({frame.md(dataset.roles.group)})",
+                    value=True,
+                    help="Keep rows spread across patients/subjects instead of piling on a few.",
+                    **widget("groups"),
+                )
+            others = [
+                c for c in dataset.raw.column_names if c not in dataset.roles.as_dict().values()
+            ]
+            if others:
+                picked = st.selectbox(
+                    "Keep the mix of",
+                    [NONE, *others],
+                    help="e.g. attack type",
+                    **widget("stratify"),
+                )
+                stratify = None if picked == NONE else picked
+        else:
+            default_method = "inverse" if method == "sampler" else "balanced"
+            weighting = st.selectbox(
+                "Weights",
+                WEIGHT_METHODS[:-1],
+                index=WEIGHT_METHODS.index(default_method),
+                **widget(f"{method}.weighting"),
+            )
+            strategy_options["weighting"] = weighting
+            if weighting == "effective_number":
+                strategy_options["beta"] = st.select_slider(
+                    "β", [0.9, 0.99, 0.999, 0.9999], value=0.999, **widget("beta")
+                )
+            strategy_options["normalize"] = st.radio(
+                "Scale",
+                ["source", "mean", "min"],
+                format_func={"source": "as the method defines",
+                             "mean": "mean sample weight 1",
+                             "min": "smallest weight 1"}.__getitem__,
+                **widget("normalize"),
+            )  # fmt: skip
+            if st.toggle("Clip the spread", **widget("clip")):
+                strategy_options["max_ratio"] = st.slider(
+                    "Largest / smallest weight at most",
+                    1.0,
+                    100.0,
+                    10.0,
+                    0.5,
+                    **widget("max_ratio"),
+                )
+        recipe = Recipe(
+            strategy=Strategy(**strategy_options),
+            seed=seed,
+            split=split,
+            use_groups=use_groups,
+            stratify=stratify,
+            label_mapping=mapping,
+            reader={**dataset.roles.as_dict(), "sheet": dataset.source.sheet},
+            input={
+                "name": current.name,
+                "format": dataset.source.format,
+                "size_bytes": len(current.data),
+                "sha256": current.sha256,
+            },
+        )
+        state.set_recipe(recipe)
+
+    with preview:
+        outcome = run_counts(recipe, counts)
+        if outcome.plan is not None:
+            plan = outcome.plan
+            cards = st.columns(4)
+            cards[0].metric(
+                "Rows", f"{plan.rows_after:,}", delta=f"{plan.rows_after - plan.rows_before:+,}"
+            )
+            cards[1].metric("Dropped", f"{plan.rows_dropped:,}")
+            cards[2].metric("Duplicates", f"{plan.rows_added:,}")
+            cards[3].metric("Imbalance after", format_ratio(plan.ratio_after))
+            st.plotly_chart(before_after_chart(plan.before, plan.after), key="balance.preview")
+            for warning in plan.warnings:
+                st.warning(frame.md(warning), icon=":material/warning:")
+            st.dataframe(
+                pd.DataFrame(plan.cost_rows()),
+                hide_index=True,
+                column_config={"dropped share": st.column_config.NumberColumn(format="percent")},
+            )
+        else:
+            weights = outcome.weights
+            cards = st.columns(3)
+            cards[0].metric("Largest weight", f"{max(weights.weights.values()):.3g}")
+            cards[1].metric("Weight spread", f"{weights.spread:.1f}×")
+            cards[2].metric("Rows dropped", "0")
+            st.plotly_chart(
+                weights_chart(weights.weights, weights.loss_share_before, weights.loss_share_after),
+                key="balance.weights",
+            )
+            for warning in weights.warnings + (outcome.sampler.warnings if outcome.sampler else ()):
+                st.warning(frame.md(warning), icon=":material/warning:")
+            st.dataframe(
+                pd.DataFrame(weights.cost_rows()),
+                hide_index=True,
+                column_config={
+                    "loss share unweighted": st.column_config.NumberColumn(format="percent"),
+                    "loss share weighted": st.column_config.NumberColumn(format="percent"),
+                },
+            )
+            if outcome.sampler is not None:
+                st.caption(
+                    f"An epoch of {outcome.sampler.num_samples:,} draws sees about "
+                    f"{outcome.sampler.expected_distinct_total:,.0f} distinct samples."
+                )
+    st.subheader("Compare all strategies")
+    counts_format = st.column_config.NumberColumn(format="localized")
+    st.dataframe(
+        pd.DataFrame([s.to_dict() for s in compare_strategies(counts)]),
+        hide_index=True,
+        column_config={
+            "rows after": counts_format,
+            "rows dropped": counts_format,
+            "duplicates added": counts_format,
+            "imbalance after": st.column_config.NumberColumn(format="1 : %.1f"),
+            "largest weight": st.column_config.NumberColumn(format="%.2f"),
+            "weight spread": st.column_config.NumberColumn(format="%.1f×"),
+        },
+    )
+    st.caption(
+        "Undersampling throws rows away (cheap when the majority is redundant, as CT "
+        "slices of one patient are); oversampling repeats rows (risk: overfitting the "
+        "copies); class weights keep every row but multiply the rare class's errors (risk: "
+        "unstable training when the spread is large)."
+    )
+
+st.page_link("pages/3_Export.py", label="Download the result", icon=":material/download:")

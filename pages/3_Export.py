@@ -1,0 +1,153 @@
+"""Export: download exactly what the preview showed, plus code and the replay command."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+from pathlib import PurePath
+
+import streamlit as st
+
+from balance_core.export import (
+    balanced_zip,
+    snippets,
+    table_csv,
+    table_parquet,
+    weights_json,
+)
+from balance_core.recipe import run
+from ui import frame, state
+
+current = frame.page("Export", ":material/download:")
+st.title("Export")
+
+
+@st.cache_resource(show_spinner="Choosing the rows…", max_entries=8)
+def outcome_for(sha256: str, recipe_json: bytes, roles: tuple, _recipe, _dataset):
+    # Keyed by the data's fingerprint, its roles and the recipe's bytes: the same choice
+    # on the same data is computed once and shared by every download button.
+    return run(_recipe, _dataset)
+
+
+with frame.guard():
+    dataset = current.dataset
+    neutralize = st.toggle(
+        "Make CSV safe for spreadsheets",
+        value=True,
+        help="Cells starting with = + - @ get a leading ' so Excel and Sheets do not run them "
+        "as formulas. Parquet and JSON always keep the raw values.",
+        key="export.neutralize",
+        persist_state="session",
+    )
+    recipe = replace(
+        state.get_recipe(), output={"format": "csv", "neutralize_formulas": neutralize}
+    )
+    outcome = outcome_for(
+        current.sha256,
+        recipe.to_json(),
+        tuple(sorted(dataset.roles.as_dict().items())),
+        recipe,
+        dataset,
+    )
+    stem = PurePath(current.name).stem or "dataset"
+    strategy = recipe.strategy
+    where = f" of split {outcome.split!r}" if outcome.split else ""
+    st.markdown(
+        f"**{strategy.method.capitalize()}**{frame.md(where)} · seed {recipe.seed} · "
+        f"data {frame.md(current.name)} (SHA-256 `{current.sha256[:12]}…`)"
+    )
+
+    if outcome.resampled is not None:
+        resampled = outcome.resampled
+        plan = outcome.plan
+        cards = st.columns(4)
+        cards[0].metric("Rows in the manifest", f"{resampled.manifest.num_rows:,}")
+        cards[1].metric("Rows dropped", f"{resampled.dropped.num_rows:,}")
+        cards[2].metric("Duplicates", f"{plan.rows_added:,}")
+        cards[3].metric("Other splits, unchanged", f"{resampled.passthrough_rows:,}")
+        st.dataframe(
+            [{"class": k, "before": plan.before[k], "after": v} for k, v in plan.after.items()],
+            hide_index=True,
+        )
+        st.subheader("Downloads")
+        row1 = st.columns(3)
+        row1[0].download_button(
+            "Balanced manifest (CSV)",
+            data=lambda: table_csv(resampled.manifest, neutralize_formulas=neutralize),
+            file_name=f"{stem}_balanced.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/table:",
+        )
+        row1[1].download_button(
+            "Balanced manifest (Parquet)",
+            data=lambda: table_parquet(resampled.manifest),
+            file_name=f"{stem}_balanced.parquet",
+            mime="application/vnd.apache.parquet",
+            on_click="ignore",
+            icon=":material/database:",
+        )
+        row1[2].download_button(
+            "Dropped rows (CSV)",
+            data=lambda: table_csv(resampled.dropped, neutralize_formulas=neutralize),
+            file_name=f"{stem}_dropped.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/delete:",
+        )
+        if dataset.source.format == "zip":
+            st.download_button(
+                "Balanced zip of images",
+                data=lambda: balanced_zip(current.data, resampled.manifest),
+                file_name=f"{stem}_balanced.zip",
+                mime="application/zip",
+                on_click="ignore",
+                icon=":material/folder_zip:",
+            )
+        output_name = f"{stem}_balanced.csv"
+    else:
+        weights = outcome.weights
+        st.dataframe(weights.cost_rows(), hide_index=True)
+        st.subheader("Downloads")
+        st.download_button(
+            "Class weights (JSON)",
+            data=lambda: weights_json(weights, sampler=outcome.sampler),
+            file_name=f"{stem}_weights.json",
+            mime="application/json",
+            on_click="ignore",
+            icon=":material/fitness_center:",
+        )
+        st.subheader("Paste into your training code")
+        code = snippets(weights)
+        names = {
+            "pytorch": "PyTorch loss",
+            "pytorch_sampler": "PyTorch sampler",
+            "keras": "Keras",
+            "sklearn": "scikit-learn",
+            "xgboost": "XGBoost",
+            "lightgbm": "LightGBM",
+        }
+        shown = [key for key in names if key in code]
+        for tab, key in zip(st.tabs([names[k] for k in shown]), shown, strict=True):
+            tab.code(code[key], language="python")
+        output_name = f"{stem}_weights.json"
+
+    st.download_button(
+        "Recipe (JSON)",
+        data=recipe.to_json(),
+        file_name=f"{stem}_recipe.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/receipt_long:",
+    )
+    st.subheader("Replay on the full data")
+    st.caption(
+        "The recipe holds the strategy, seed, split, groups and label mapping; replaying it on "
+        "the same file gives the same bytes as these downloads."
+    )
+    st.code(
+        "python -m balance_core apply "
+        f"{shlex.quote(stem + '_recipe.json')} {shlex.quote(current.name)} "
+        f"-o {shlex.quote(output_name)}",
+        language="bash",
+    )

@@ -1,0 +1,219 @@
+"""End to end in a real browser: a real Streamlit server and Debian's Chromium.
+
+Screenshots of every page land in ``test-artifacts/screenshots`` (light and dark).
+In CI a missing browser fails the run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from balance_core.examples import defect_photos_zip, lung_ct_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail(
+            "Chromium is not installed: run `apt-get install chromium` (scripts/test.sh does)."
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+        pytest.fail(f"Streamlit did not become healthy in 60 s:\n{output[-3000:]}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def open_page(browser, url: str, *, dark: bool = False):
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000},
+        color_scheme="dark" if dark else "light",
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    wait_idle(page)
+    return page
+
+
+def wait_idle(page) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(250)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000
+    )
+    page.wait_for_timeout(250)
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def go(page, url: str, name: str) -> None:
+    """Navigate inside the app (a fresh page load would start a new session)."""
+    page.locator("[data-testid='stSidebar'] a", has_text=name).first.click()
+    page.wait_for_url(f"{url}/{name}")
+    wait_idle(page)
+
+
+def upload(page, tmp_path: Path, name: str, data: bytes) -> None:
+    file = tmp_path / name
+    file.write_bytes(data)
+    page.locator("[data-testid='stSidebar'] input[type='file']").set_input_files(str(file))
+    page.get_by_text(f"Read {name}").wait_for()
+    wait_idle(page)
+
+
+def download(page, button: str) -> bytes:
+    with page.expect_download() as info:
+        page.get_by_role("button", name=button).click()
+    return Path(info.value.path()).read_bytes()
+
+
+def test_csv_upload_overview_balance_and_downloads(server, browser, tmp_path):
+    page = open_page(browser, server)
+    shot(page, "home")
+    data = lung_ct_csv().replace(b"LIDC-0001,", b"LIDC-0001,")  # the lung example, uploaded
+    upload(page, tmp_path, "uploaded_lung.csv", data)
+    page.get_by_text("uploaded_lung.csv").first.wait_for()
+    go(page, server, "Overview")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shot(page, "overview")
+    metrics = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert "1 : 6" in metrics
+
+    go(page, server, "Balance")
+    page.locator(".js-plotly-plot").first.wait_for()
+    shot(page, "balance_undersample")
+    page.get_by_text("Class weights", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Largest weight").wait_for()
+    shot(page, "balance_weights")
+    page.get_by_text("Compare all strategies").click()
+    page.wait_for_timeout(500)
+    shot(page, "balance_compare")
+
+    go(page, server, "Export")
+    payload = json.loads(download(page, "Class weights (JSON)"))
+    n_cancer, n_normal = payload["counts"]["cancer"], payload["counts"]["normal"]
+    total = n_cancer + n_normal
+    assert payload["weights"]["cancer"] == pytest.approx(total / (2 * n_cancer))
+    shot(page, "export_weights")
+
+    go(page, server, "Balance")
+    page.get_by_text("Undersample", exact=True).click()
+    wait_idle(page)
+    go(page, server, "Export")
+    manifest = list(csv.DictReader(io.StringIO(download(page, "Balanced manifest (CSV)").decode())))
+    counts = Counter(row["label"] for row in manifest)
+    assert counts["cancer"] == counts["normal"] == n_cancer
+    shot(page, "export_manifest")
+    page.context.close()
+
+
+def test_zip_upload_shows_gallery(server, browser, tmp_path):
+    page = open_page(browser, server)
+    upload(page, tmp_path, "defects.zip", defect_photos_zip())
+    go(page, server, "Overview")
+    page.get_by_text("Images", exact=True).wait_for()
+    page.locator("[data-testid='stImage'] img").first.wait_for()
+    assert page.locator("[data-testid='stImage'] img").count() >= 3
+    shot(page, "overview_zip")
+    page.context.close()
+
+
+def test_bad_upload_shows_one_sentence_and_app_stays_usable(server, browser, tmp_path):
+    page = open_page(browser, server)
+    file = tmp_path / "broken.csv"
+    file.write_bytes(b"label,path\na,1\nb,2,3\n")
+    page.locator("[data-testid='stSidebar'] input[type='file']").set_input_files(str(file))
+    page.locator("[data-testid='stAlertContentError']").first.wait_for()
+    text = page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    assert "line 3" in text and "Traceback" not in page.content()
+    shot(page, "bad_upload")
+    go(page, server, "Overview")
+    page.locator(".js-plotly-plot").first.wait_for()
+    page.context.close()
+
+
+def test_dark_theme_pages(server, browser):
+    page = open_page(browser, server, dark=True)
+    shot(page, "home_dark")
+    for name in ("Overview", "Balance", "Export"):
+        go(page, server, name)
+        page.wait_for_timeout(500)
+        shot(page, f"{name.lower()}_dark")
+    page.context.close()

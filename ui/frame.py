@@ -1,0 +1,138 @@
+"""The frame every page shares: page config, the sidebar, error handling, escaping."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+import balance_core as bc
+from balance_core.examples import EXAMPLES
+
+from . import state
+
+UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip"]
+NONE = "(none)"
+log = logging.getLogger("seesaw")
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^])")
+
+
+def md(text: str) -> str:
+    """User text made inert for Streamlit Markdown: every ASCII punctuation mark that
+    Markdown, Streamlit's ``:color[...]``/``:emoji:`` directives, LaTeX or HTML could
+    read is backslash-escaped, and line breaks become spaces."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def page(title: str, icon: str = ":material/balance:") -> state.Current:
+    """Set up a page: config, sidebar; returns the current dataset."""
+    st.set_page_config(page_title=f"{title} · Seesaw", page_icon=icon, layout="wide")
+    with st.sidebar:
+        return _sidebar()
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Bad input ends in one st.error sentence, never a traceback."""
+    try:
+        yield
+    except bc.DatasetError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+    except Exception:
+        log.exception("Unexpected error in a Seesaw page")
+        st.error(
+            "Something went wrong on our side while handling this data; the details are "
+            "in the server log. Try another file, or reload the page.",
+            icon=":material/error:",
+        )
+        st.stop()
+
+
+PAGES = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Overview.py", "Overview", ":material/bar_chart:"),
+    ("pages/2_Balance.py", "Balance", ":material/balance:"),
+    ("pages/3_Export.py", "Export", ":material/download:"),
+)
+
+
+def _sidebar() -> state.Current:
+    st.markdown("### :material/balance: Seesaw")
+    for path, label, icon in PAGES:
+        st.page_link(path, label=label, icon=icon)
+    st.divider()
+    upload = st.file_uploader(
+        "Labels file or zip of image folders",
+        type=UPLOAD_TYPES,
+        help="CSV, TSV, TXT, JSON, JSON Lines, Parquet, Excel, or a zip of class folders.",
+    )
+    if upload is not None and upload.file_id != st.session_state.get(state.UPLOAD_ID):
+        st.session_state[state.UPLOAD_ID] = upload.file_id
+        try:
+            with st.status(f"Reading {upload.name}…", expanded=False) as status:
+                state.load_bytes(upload.getvalue(), upload.name)
+                status.update(label=f"Read {upload.name}", state="complete")
+        except bc.DatasetError as error:
+            st.error(str(error), icon=":material/error:")
+        except Exception:
+            log.exception("Unexpected error reading an upload")
+            st.error(
+                "This file could not be read; the details are in the server log. "
+                "Try saving it again as CSV.",
+                icon=":material/error:",
+            )
+    with st.expander("Try an example", expanded=False):
+        for key, example in EXAMPLES.items():
+            if st.button(example.title, key=f"example.{key}", help=example.description):
+                state.load_example(key)
+                st.session_state[state.UPLOAD_ID] = None
+    current = state.get_current()
+    _roles(current)
+    current = state.get_current()
+    dist = current.distribution
+    st.caption(
+        f"**{md(current.name)}** · {_size(len(current.data))} · "
+        f"{dist.n_rows:,} rows · {dist.n_classes:,} classes"
+        + (" · example" if current.example else "")
+    )
+    return current
+
+
+def _roles(current: state.Current) -> None:
+    dataset = current.dataset
+    columns = dataset.raw.column_names
+    roles = dataset.roles
+    with st.expander("Columns", expanded=False):
+        if roles.guessed:
+            st.caption("Guessed: " + "; ".join(md(roles.reasons.get(r, r)) for r in roles.guessed))
+        chosen: dict[str, str | None] = {}
+        for role in ("label", "path", "split", "group"):
+            options = columns if role == "label" else [NONE, *columns]
+            value = getattr(roles, role) or NONE
+            picked = st.selectbox(
+                role.capitalize(),
+                options,
+                index=options.index(value) if value in options else 0,
+                key=f"role.{role}.{current.sha256[:12]}",
+            )
+            chosen[role] = None if picked == NONE else picked
+        if chosen != roles.as_dict():
+            try:
+                state.set_roles(chosen)
+                st.rerun()
+            except bc.DatasetError as error:
+                st.error(str(error), icon=":material/error:")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
