@@ -181,7 +181,7 @@ def split_chart(dist: Distribution, *, log_scale: bool = False) -> go.Figure:
             x=names,
             y=[counts.get(label, 0) for label in labels],
             marker_color=SPLIT_COLORS[position % len(SPLIT_COLORS)],
-            hovertemplate=f"%{{x}}<br>{plotly_text(split)}: %{{y:,}}<extra></extra>",
+            hovertemplate="%{x}<br>%{fullData.name}: %{y:,}<extra></extra>",
         )
     figure.update_layout(
         barmode="group",
