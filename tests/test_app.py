@@ -1,0 +1,221 @@
+"""The app under Streamlit's AppTest: every page, every example, uploads, controls."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import balance_core as bc
+from balance_core.examples import EXAMPLES, defect_photos_zip, face_antispoofing_csv
+from balance_core.export import table_csv
+from balance_core.plan import class_weights, plan_undersample
+from balance_core.recipe import run
+from ui import state
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("pages/1_Overview.py", "pages/2_Balance.py", "pages/3_Export.py")
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, data, "application/octet-stream"))
+    return at.run()
+
+
+@pytest.mark.parametrize("key", list(EXAMPLES))
+def test_every_page_runs_on_every_example(key):
+    at = start()
+    if key != state.DEFAULT_EXAMPLE:  # the default example is loaded already
+        at.button(key=f"home.example.{key}").click().run()
+    assert not at.exception
+    current = at.session_state[state.DATASET]
+    assert current.example == key
+    expected = bc.analyze(bc.read_dataset(EXAMPLES[key].data(), name=EXAMPLES[key].filename))
+    assert metric(at, "Rows") == f"{expected.distribution.n_rows:,}"
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])
+    assert at.session_state[state.DATASET].example == key  # the dataset followed every page
+
+
+def test_uploaded_csv_replaces_the_example_and_is_seen_by_every_page():
+    at = start()
+    data = b"file,diagnosis\n" + b"".join(
+        f"{i}.png,{'rare' if i % 10 == 0 else 'common'}\n".encode() for i in range(200)
+    )
+    upload(at, "mine.csv", data)
+    assert not at.exception
+    assert metric(at, "Rows") == "200"
+    assert metric(at, "Imbalance ratio") == "1 : 9"
+    at.switch_page("pages/1_Overview.py").run()
+    assert metric(at, "Classes") == "2"
+    at.switch_page("pages/2_Balance.py").run()
+    assert metric(at, "Rows") == "40"  # undersample to the minority: 20 + 20
+
+
+def test_uploaded_zip_shows_thumbnails_and_properties():
+    at = start()
+    upload(at, "defects.zip", defect_photos_zip())
+    at.switch_page("pages/1_Overview.py").run()
+    assert not at.exception
+    assert "Images" in [h.value for h in at.subheader]
+    assert len(at.get("image")) >= 3
+    frames = [df.value for df in at.dataframe]
+    properties = next(f for f in frames if "formats" in f.columns)
+    assert set(properties["class"]) == {"dent", "ok", "scratch"}
+    assert set(properties["formats"]) == {"PNG 8", "PNG 60", "PNG 15"}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "needle"),
+    [
+        ("ragged.csv", b"label,path\na,1\nb,2,3\n", "line 3"),
+        ("empty.csv", b"", "empty"),
+        ("binary.csv", b"\x00\x01\x02\x03" * 100, "binary"),
+        ("fake.zip", b"PK\x03\x04" + b"\x00" * 40, "zip"),
+    ],
+)
+def test_bad_upload_shows_one_sentence_and_keeps_the_app_usable(name, data, needle):
+    at = start()
+    before = at.session_state[state.DATASET].name
+    upload(at, name, data)
+    assert not at.exception
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert needle in message.lower() and "Traceback" not in message
+    assert at.session_state[state.DATASET].name == before  # the previous data stays
+    upload(at, "good.csv", b"label\na\nb\nb\n")
+    assert not at.error and metric(at, "Rows") == "3"
+
+
+def balance(at: AppTest) -> AppTest:
+    at.switch_page("pages/2_Balance.py").run()
+    assert not at.exception
+    return at
+
+
+def test_moving_controls_changes_the_preview_exactly():
+    at = start()  # lung CT example
+    counts = at.session_state[state.DATASET].distribution.counts
+    balance(at)
+    at.radio(key=next(r.key for r in at.radio if r.label == "Target")).set_value("ratio").run()
+    slider = next(s for s in at.slider if s.label.startswith("Largest / smallest"))
+    for ratio in (1.5, 2.0, 3.5):
+        slider.set_value(ratio).run()
+        expected = plan_undersample(counts, ratio=ratio)
+        assert metric(at, "Rows") == f"{expected.rows_after:,}"
+        assert metric(at, "Dropped") == f"{expected.rows_dropped:,}"
+        recipe = at.session_state[state.RECIPE]
+        assert recipe.strategy.target == f"ratio:{ratio:g}"
+    at.segmented_control[0].set_value("weights").run()
+    weights = class_weights(counts)
+    assert metric(at, "Largest weight") == f"{max(weights.weights.values()):.3g}"
+    assert metric(at, "Weight spread") == f"{weights.spread:.1f}×"
+
+
+def test_split_and_stratify_controls_on_the_face_example():
+    at = start()
+    at.button(key="home.example.face_antispoofing").click().run()
+    balance(at)
+    split = next(s for s in at.selectbox if s.label == "Split to balance")
+    assert split.value == "train"
+    train = at.session_state[state.DATASET].distribution.split_counts["train"]
+    assert metric(at, "Rows") == f"{2 * min(train.values()):,}"
+    next(s for s in at.selectbox if s.label == "Keep the mix of").set_value("attack_type").run()
+    assert at.session_state[state.RECIPE].stratify == "attack_type"
+    split.set_value("(all rows)").run()
+    everything = at.session_state[state.DATASET].distribution.counts
+    assert metric(at, "Rows") == f"{2 * min(everything.values()):,}"
+
+
+def test_export_equals_the_cli_replay_of_the_recipe(tmp_path):
+    at = start()
+    at.button(key="home.example.face_antispoofing").click().run()
+    balance(at)
+    at.segmented_control[0].set_value("oversample").run()
+    at.number_input(key=next(n.key for n in at.number_input if n.label == "Seed")).set_value(
+        11
+    ).run()
+    at.switch_page("pages/3_Export.py").run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "Balanced manifest (CSV)" in labels and "Recipe (JSON)" in labels
+    current = at.session_state[state.DATASET]
+    recipe = at.session_state[state.RECIPE]
+    app_bytes = table_csv(run(recipe, current.dataset).resampled.manifest)
+    (tmp_path / "recipe.json").write_bytes(recipe.to_json())
+    (tmp_path / current.name).write_bytes(face_antispoofing_csv())
+    result = subprocess.run(
+        [sys.executable, "-m", "balance_core", "apply", "recipe.json", current.name,
+         "-o", "out.csv"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.csv").read_bytes() == app_bytes
+    assert json.loads(recipe.to_json())["seed"] == 11
+
+
+def test_label_variant_merge_button_feeds_the_balance_page():
+    rows = ["cat"] * 30 + ["Cat"] * 5 + ["dog"] * 20
+    at = start()
+    upload(at, "pets.csv", ("label\n" + "\n".join(rows) + "\n").encode())
+    at.switch_page("pages/1_Overview.py").run()
+    merge = next(b for b in at.button if b.label.startswith("Merge"))
+    merge.click().run()
+    assert at.session_state[state.MAPPING] == {"Cat": "cat"}
+    balance(at)
+    assert metric(at, "Rows") == "40"  # cat 35 -> 20, dog 20
+
+
+def test_hostile_labels_are_escaped_and_many_classes_fold():
+    labels = ["<b>bold</b>", "[x](javascript:alert(1))", ":red[alarm]", "=cmd|' /C calc'!A0"]
+    labels += [f"class_{i:02d}" for i in range(40)]
+    text = "label\n" + "".join(f'"{label}"\n' * (100 - i) for i, label in enumerate(labels))
+    at = start()
+    upload(at, "evil.csv", text.encode())
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, page
+    at.switch_page("pages/1_Overview.py").run()
+    for element in at.markdown:
+        assert "<b>bold</b>" not in element.value
+        assert "](javascript:" not in element.value
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = chart["data"][0]["x"]
+    assert "&lt;b&gt;bold&lt;/b&gt;" in names
+    assert len(names) == 30 and names[-1].endswith("smaller classes")
+
+
+def test_zip_with_the_export_page_offers_the_balanced_zip():
+    at = start()
+    at.button(key="home.example.defect_photos").click().run()
+    balance(at)
+    at.switch_page("pages/3_Export.py").run()
+    assert not at.exception
+    assert "Balanced zip of images" in [b.label for b in at.get("download_button")]
+    recipe = at.session_state[state.RECIPE]
+    outcome = run(recipe, at.session_state[state.DATASET].dataset)
+    from balance_core.export import balanced_zip
+
+    archive = zipfile.ZipFile(
+        io.BytesIO(balanced_zip(defect_photos_zip(), outcome.resampled.manifest))
+    )
+    assert len(archive.namelist()) == outcome.resampled.manifest.num_rows
