@@ -10,7 +10,8 @@ rows are in the data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +35,9 @@ __all__ = [
 
 LabelMapping = Mapping[str, str | None]
 TRAIN_NAMES = ("train", "training", "trn")
+DROP_REASONS = pa.array(
+    ["undersampled", "no label", "class dropped by the label mapping"], type=pa.string()
+)
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -86,12 +90,16 @@ def _check_mapping(mapping: LabelMapping) -> None:
             )
 
 
-def map_labels(labels: pa.ChunkedArray | pa.Array, mapping: LabelMapping | None) -> pa.Array:
-    """Apply a label mapping to a label column; dropped classes become null."""
-    column = labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels
+def map_labels(
+    labels: pa.ChunkedArray | pa.Array, mapping: LabelMapping | None
+) -> pa.ChunkedArray | pa.Array:
+    """Apply a label mapping to a label column; dropped classes become null.
+
+    Without a mapping the column comes back as it is (no copy)."""
     if not mapping:
-        return column
+        return labels
     _check_mapping(mapping)
+    column = labels.combine_chunks() if isinstance(labels, pa.ChunkedArray) else labels
     encoded = pc.dictionary_encode(column)
     dictionary = encoded.dictionary.to_pylist()
     new_dictionary = pa.array([mapping.get(v, v) for v in dictionary], type=pa.string())
@@ -139,8 +147,7 @@ def counts_for(
         if not pc.any(mask).as_py():
             names = sorted(v for v in pc.unique(split_column).to_pylist() if v is not None)
             raise DatasetError(
-                f"The data has no split {split!r}; its splits are "
-                f"{', '.join(map(repr, names))}.",
+                f"The data has no split {split!r}; its splits are {', '.join(map(repr, names))}.",
                 kind="bad_parameter",
             )
         labels = labels.filter(mask)
@@ -170,8 +177,6 @@ class Resampled:
         ``group`` (where the data has them), ``original_label`` (when a label mapping
         changed it), the user's other columns, and ``copy`` (0 for the original row,
         1, 2, ... for oversampled duplicates). Ordered by ``row`` then ``copy``.
-    dropped : pyarrow.Table
-        The input rows left out, with the same columns (no ``copy``) and a ``reason``.
     plan : SamplingPlan
     seed : int
     split : str or None
@@ -181,12 +186,24 @@ class Resampled:
     """
 
     manifest: pa.Table
-    dropped: pa.Table
     plan: SamplingPlan
     seed: int
     split: str | None
     passthrough_rows: int
     classes: tuple[str, ...]
+    base: pa.Table = field(repr=False)
+    dropped_rows: np.ndarray = field(repr=False)
+    drop_reasons: np.ndarray = field(repr=False)
+
+    @cached_property
+    def dropped(self) -> pa.Table:
+        """The input rows left out, with a ``reason`` column (built on first use: on
+        millions of rows most callers never ask for it)."""
+        # A dictionary column: millions of reasons cost one byte each until cast.
+        reasons = pa.DictionaryArray.from_arrays(pa.array(self.drop_reasons), DROP_REASONS)
+        return self.base.take(pa.array(self.dropped_rows)).append_column(
+            "reason", reasons.cast(pa.string())
+        )
 
     def counts(self) -> dict[str, int]:
         """Class counts of the resampled split in the manifest (equals ``plan.after``)."""
@@ -247,25 +264,34 @@ def resample(
         raise DatasetError(
             f"The seed must be a whole number >= 0, got {seed!r}.", kind="bad_parameter"
         )
-    expected = counts_for(dataset, split=split, mapping=mapping)
-    if expected != plan.before:
-        raise DatasetError(
-            "The plan was made for other class counts than this data has"
-            + (f" in split {split!r}" if split is not None else "")
-            + "; make the plan from counts_for(dataset, split=..., mapping=...).",
-            kind="bad_parameter",
-        )
     n = dataset.n_rows
     labels = map_labels(dataset.labels, mapping)
     classes = tuple(plan.before)
     code = _codes(labels, classes)  # -1 for missing or dropped labels
     in_scope = np.ones(n, dtype=bool)
     if split is not None:
+        split_column = dataset.column("split")
+        if split_column is None:
+            raise DatasetError(
+                f"The data has no split column, so it has no split {split!r}; leave the "
+                "split unset to balance all rows.",
+                kind="bad_parameter",
+            )
         in_scope = np.asarray(
-            pc.equal(dataset.column("split").combine_chunks(), split).fill_null(False),
-            dtype=bool,
+            pc.equal(split_column.combine_chunks(), split).fill_null(False), dtype=bool
         )
-    cells = code.copy()
+    active = in_scope & (code >= 0)
+    # The plan must describe exactly these rows: same classes, same counts.
+    found = np.bincount(code[active], minlength=len(classes))
+    unplanned = int(np.count_nonzero(in_scope & (code < 0) & pc.is_valid(labels).to_numpy(False)))
+    if unplanned or found.tolist() != list(plan.before.values()):
+        raise DatasetError(
+            "The plan was made for other class counts than this data has"
+            + (f" in split {split!r}" if split is not None else "")
+            + "; make the plan from counts_for(dataset, split=..., mapping=...).",
+            kind="bad_parameter",
+        )
+    strata = None
     n_strata = 1
     if stratify is not None:
         if stratify not in dataset.raw.column_names:
@@ -276,27 +302,32 @@ def resample(
             )
         strata = _group_codes(dataset.raw.column(stratify))
         n_strata = int(strata.max()) + 1 if strata.size else 1
-        cells = np.where(code >= 0, code * n_strata + strata, -1)
     group_column = dataset.column("group") if use_groups else None
-    groups = _group_codes(group_column) if group_column is not None else np.zeros(n, np.int64)
-    rows = np.arange(n, dtype=np.int64)
-    active = in_scope & (code >= 0)
+    groups = _group_codes(group_column) if group_column is not None else None
+    # One stable sort by class puts each class's rows together, in row order.
+    sort_type = np.int16 if len(classes) < 2**15 else np.int64  # int16 sorts by radix
+    order = np.argsort(np.where(active, code, len(classes)).astype(sort_type), kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(found)])
     copies = np.zeros(n, dtype=np.int64)  # output copies per row: 0 = dropped, 1 = kept once
     for class_index, label in enumerate(classes):
-        members = rows[active & (code == class_index)]
+        members = order[bounds[class_index] : bounds[class_index + 1]]
         quota = plan.after[label]
-        if stratify is None:
-            copies[members] = _allocate(members, groups[members], quota, seed, stream=class_index)
+        member_groups = groups[members] if groups is not None else None
+        if strata is None:
+            copies[members] = _allocate(members, member_groups, quota, seed, stream=class_index)
             continue
-        cell_of = cells[members]
-        sizes = np.bincount(cell_of - class_index * n_strata, minlength=n_strata)
+        cell_of = strata[members]
+        sizes = np.bincount(cell_of, minlength=n_strata)
         shares = _largest_remainder(sizes, quota, seed, stream=class_index)
         for stratum in np.flatnonzero(sizes):
-            inside = members[cell_of == class_index * n_strata + stratum]
-            copies[inside] = _allocate(
-                inside, groups[inside], int(shares[stratum]), seed,
+            inside = cell_of == stratum
+            copies[members[inside]] = _allocate(
+                members[inside],
+                member_groups[inside] if member_groups is not None else None,
+                int(shares[stratum]),
+                seed,
                 stream=(class_index + 1) * 1_000_003 + int(stratum),
-            )  # fmt: skip
+            )
     copies[~in_scope] = 1  # other splits pass through untouched
     return _build(dataset, labels, code, classes, copies, in_scope, plan, seed, split, mapping)
 
@@ -336,13 +367,19 @@ def _largest_remainder(sizes: np.ndarray, quota: int, seed: int, stream: int) ->
 
 
 def _allocate(
-    members: np.ndarray, groups: np.ndarray, quota: int, seed: int, stream: int
+    members: np.ndarray, groups: np.ndarray | None, quota: int, seed: int, stream: int
 ) -> np.ndarray:
     """Copies of each member row (0, 1, 2, ...) so that they sum to ``quota``."""
     size = members.size
     if size == 0:
         return np.zeros(0, dtype=np.int64)
     keys = _splitmix(members, seed, stream)
+    if groups is None or groups.min() == groups.max():
+        # One group: no ranking inside groups is needed, only the k smallest keys.
+        full, extra = divmod(quota, size)
+        copies = np.full(size, full, dtype=np.int64)
+        copies[_smallest(keys, extra)] += 1
+        return copies
     group_ids, group_of = np.unique(groups, return_inverse=True)
     sizes = np.bincount(group_of, minlength=group_ids.size)
     group_keys = _splitmix(group_ids, seed, stream + 13)
@@ -354,6 +391,15 @@ def _allocate(
     # per_group % size rows (by key) one more.
     full, extra = np.divmod(per_group, sizes)
     return full[group_of] + (_rank_in_group(group_of, keys) < extra[group_of])
+
+
+def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest keys (keys are distinct: SplitMix64 is a bijection)."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    if k >= keys.size:
+        return np.arange(keys.size)
+    return np.argpartition(keys, k - 1)[:k]
 
 
 def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -419,35 +465,33 @@ def _build(
     mapping: LabelMapping | None,
 ) -> Resampled:
     base = _output_columns(dataset, labels, code, mapping)
-    kept_rows = np.flatnonzero(copies > 0)
-    repeats = copies[kept_rows]
-    out_rows = np.repeat(kept_rows, repeats)
-    starts = np.cumsum(repeats) - repeats
-    copy_number = np.arange(out_rows.size, dtype=np.int64) - np.repeat(starts, repeats)
-    manifest = base.take(pa.array(out_rows)).append_column("copy", pa.array(copy_number))
+    if copies.max(initial=0) <= 1:
+        # No duplicates: a filter works chunk by chunk and beats a gather.
+        kept = base.filter(pa.array(copies > 0))
+        manifest = kept.append_column("copy", pa.array(np.zeros(kept.num_rows, np.int64)))
+    else:
+        kept_rows = np.flatnonzero(copies > 0)
+        repeats = copies[kept_rows]
+        out_rows = np.repeat(kept_rows, repeats)
+        starts = np.cumsum(repeats) - repeats
+        copy_number = np.arange(out_rows.size, dtype=np.int64) - np.repeat(starts, repeats)
+        manifest = base.take(pa.array(out_rows)).append_column("copy", pa.array(copy_number))
     dropped_rows = np.flatnonzero(copies == 0)
-    reasons = np.where(
-        code[dropped_rows] >= 0,
-        "undersampled",
-        np.where(
-            pc.is_null(dataset.labels.combine_chunks()).to_numpy(zero_copy_only=False)[
-                dropped_rows
-            ],
-            "no label",
-            "class dropped by the label mapping",
-        ),
-    )
-    dropped = base.take(pa.array(dropped_rows)).append_column(
-        "reason", pa.array(reasons.tolist(), type=pa.string())
-    )
+    # 0 undersampled, 1 no label, 2 class dropped by the mapping.
+    unlabelled = np.asarray(pc.is_null(dataset.labels), dtype=bool)
+    reason_codes = np.where(
+        code[dropped_rows] >= 0, 0, np.where(unlabelled[dropped_rows], 1, 2)
+    ).astype(np.int8)
     return Resampled(
         manifest=manifest,
-        dropped=dropped,
         plan=plan,
         seed=seed,
         split=split,
         passthrough_rows=int((~in_scope).sum()),
         classes=classes,
+        base=base,
+        dropped_rows=dropped_rows,
+        drop_reasons=reason_codes,
     )
 
 

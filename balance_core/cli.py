@@ -311,7 +311,8 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             "name": dataset.source.name,
             "format": dataset.source.format,
             "size_bytes": dataset.source.size_bytes,
-            "sha256": dataset.source.sha256,
+            # Hashing gigabytes costs seconds: only a written recipe needs the fingerprint.
+            "sha256": dataset.source.sha256 if args.recipe else None,
         },
     )
     outcome = run(recipe, dataset)

@@ -47,7 +47,8 @@ def check_quality(
     dist = dist or distribution(dataset)
     findings = list(dataset.findings)
     labels = dataset.labels
-    findings += _missing_labels(labels)
+    explained = [f.rows for f in dataset.findings if f.kind == FindingKind.MISSING_LABEL]
+    findings += _missing_labels(labels, explained)
     findings += _label_variants(labels, dist)
     findings += _class_size(dist, labels, tiny_class_size)
     split = dataset.column("split")
@@ -79,8 +80,14 @@ def _rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.indices_nonzero(pc.fill_null(mask, False)), dtype=np.int64)
 
 
-def _missing_labels(labels: pa.ChunkedArray) -> list[Finding]:
-    missing = labels.null_count
+def _missing_labels(labels: pa.ChunkedArray, explained: list[np.ndarray]) -> list[Finding]:
+    """Rows without a label that no reader finding has explained already."""
+    if not labels.null_count:
+        return []
+    rows = _rows(pc.is_null(labels))
+    if explained:
+        rows = np.setdiff1d(rows, np.concatenate(explained), assume_unique=False)
+    missing = int(rows.size)
     if not missing:
         return []
     return [
@@ -92,7 +99,7 @@ def _missing_labels(labels: pa.ChunkedArray) -> list[Finding]:
                 f"{missing:,} row(s) have no label; they are left out of the counts and "
                 "of any balanced output until you label them."
             ),
-            rows=_rows(pc.is_null(labels)),
+            rows=rows,
         )
     ]
 

@@ -160,10 +160,9 @@ def test_csv_upload_overview_balance_and_downloads(server, browser, tmp_path):
     shot(page, "balance_undersample")
     page.get_by_text("Class weights", exact=True).click()
     wait_idle(page)
-    page.get_by_text("Largest weight").wait_for()
+    page.get_by_test_id("stMetricLabel").filter(has_text="Largest weight").wait_for()
     shot(page, "balance_weights")
-    page.get_by_text("Compare all strategies").click()
-    page.wait_for_timeout(500)
+    page.get_by_text("Compare all strategies").scroll_into_view_if_needed()
     shot(page, "balance_compare")
 
     go(page, server, "Export")
