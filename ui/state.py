@@ -1,14 +1,15 @@
 """Session state: the current dataset and the balancing choice, under a few named keys.
 
 Every page sees the same dataset. Parsing happens once per distinct upload: the
-result is cached by the content's SHA-256 (st.cache_resource, shared read-only
-between sessions, never keyed by file name), and a rerun after a control moves
-touches no rows.
+result is cached by the content's SHA-256 (shared read-only between sessions, never
+keyed by file name), and a rerun after a control moves touches no rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import streamlit as st
@@ -43,11 +44,43 @@ class Current:
         return self.analysis.distribution
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _read(sha256: str, name: str, _data: bytes) -> bc.Dataset:
-    # Keyed by the content's hash (and name, for the messages): identical bytes share
-    # one parsed, immutable Dataset; the bytes themselves are not hashed again.
-    return bc.read_dataset(_data, name=name)
+_DATASETS: OrderedDict[str, bc.Dataset] = OrderedDict()
+_DATASETS_LOCK = threading.Lock()
+CACHED_DATASETS = 8
+
+
+def _read(sha256: str, name: str, data: bytes, progress=None) -> bc.Dataset:
+    """Parse once per distinct content, shared by every session of this server.
+
+    Keyed by the SHA-256 of the bytes, never by the file name. Not st.cache_resource:
+    its element replay refuses the progress bar a big zip needs."""
+    with _DATASETS_LOCK:
+        if sha256 in _DATASETS:
+            _DATASETS.move_to_end(sha256)
+            return _DATASETS[sha256]
+    dataset = bc.read_dataset(data, name=name, progress=progress)
+    with _DATASETS_LOCK:
+        _DATASETS[sha256] = dataset
+        while len(_DATASETS) > CACHED_DATASETS:
+            _DATASETS.popitem(last=False)
+    return dataset
+
+
+def _read_with_progress(sha256: str, name: str, data: bytes) -> bc.Dataset:
+    """Read (or fetch from the cache), with a progress bar while a zip's image headers
+    are probed, so a big zip never looks like a frozen page."""
+    bar = st.empty()
+
+    def progress(done: int, total: int) -> None:
+        if total:
+            bar.progress(
+                min(done / total, 1.0), text=f"Reading image headers… {done:,} of {total:,}"
+            )
+
+    try:
+        return _read(sha256, name, data, progress)
+    finally:
+        bar.empty()
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -62,7 +95,7 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     Raises DatasetError for bad input; the previous dataset then stays current.
     """
     sha256 = hashlib.sha256(data).hexdigest()
-    dataset = _read(sha256, name, data)
+    dataset = _read_with_progress(sha256, name, data)
     analysis = _analyze(sha256, name, (), dataset)
     current = Current(name=name, data=data, sha256=sha256, analysis=analysis, example=example)
     st.session_state[DATASET] = current

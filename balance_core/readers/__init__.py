@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..dataset import Dataset
 from ..limits import Limits
 from .sources import InputLike, open_input
@@ -28,12 +30,13 @@ def read_dataset(
     sheet: str | None = None,
     probe: str = "all",
     limits: Limits | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Dataset:
     """Read a labels table or a zip of image folders, whichever ``source`` holds.
 
     The format is taken from the content, not the file name. Parameters are those
-    of :func:`read_table` and :func:`read_zip`; ``sheet`` applies to workbooks and
-    ``probe`` to zips.
+    of :func:`read_table` and :func:`read_zip`; ``sheet`` applies to workbooks, and
+    ``probe`` and ``progress`` (called with images done and total) to zips.
     """
     item = open_input(source, name=name)
     roles = {
@@ -43,5 +46,7 @@ def read_dataset(
         "group_col": group_col,
     }
     if item.size and detect_format(item.head(SNIFF_BYTES), suffix=item.suffix) == "zip":
-        return read_zip(item.content, name=item.name, probe=probe, limits=limits, **roles)
+        return read_zip(
+            item.content, name=item.name, probe=probe, limits=limits, progress=progress, **roles
+        )
     return read_table(item.content, name=item.name, sheet=sheet, limits=limits, **roles)
