@@ -29,6 +29,7 @@ __all__ = [
     "default_split",
     "map_counts",
     "map_labels",
+    "mapping_from_table",
     "resample",
     "sample_weights",
 ]
@@ -72,6 +73,21 @@ def map_counts(counts: Mapping[str, int], mapping: LabelMapping | None) -> dict[
         if new is not None:
             result[new] = result.get(new, 0) + n
     return {k: result[k] for k in sorted(result)}
+
+
+def mapping_from_table(rows: list[dict]) -> dict[str, str | None]:
+    """A label mapping from edited rows ``{"class", "new name", "drop"}``: dropped
+    classes map to None, renamed ones to their new (stripped) name, the rest are left
+    out. An empty new name keeps the class as it is."""
+    mapping: dict[str, str | None] = {}
+    for row in rows:
+        label = row["class"]
+        new = (row.get("new name") or "").strip()
+        if row.get("drop"):
+            mapping[label] = None
+        elif new and new != label:
+            mapping[label] = new
+    return mapping
 
 
 def _check_mapping(mapping: LabelMapping) -> None:

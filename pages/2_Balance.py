@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from balance_core.apply import map_counts
+from balance_core.apply import map_counts, mapping_from_table
 from balance_core.charts import before_after_chart, weights_chart
 from balance_core.plan import WEIGHT_METHODS, compare_strategies
 from balance_core.recipe import Recipe, Strategy, run_counts
@@ -55,6 +55,32 @@ with frame.guard():
         **widget("method"),
     )
     st.caption(HINTS[method])
+    with st.expander(
+        "Label mapping" + (f" · {len(mapping)} change(s)" if mapping else ""),
+        icon=":material/merge:",
+    ):
+        st.caption(
+            "Merge classes by giving them the same new name, rename, or drop a class. "
+            "Applied before any strategy and recorded in the recipe."
+        )
+        edited = st.data_editor(
+            pd.DataFrame(
+                {
+                    "class": list(dist.counts),
+                    "samples": list(dist.counts.values()),
+                    "new name": [mapping.get(label) or label for label in dist.counts],
+                    "drop": [label in mapping and mapping[label] is None for label in dist.counts],
+                }
+            ),
+            disabled=["class", "samples"],
+            hide_index=True,
+            # A mapping changed elsewhere (the Overview's merge) starts a fresh editor.
+            key=f"balance.mapping.{sha}.{abs(hash(tuple(sorted(mapping.items(), key=str))))}",
+        )
+        wanted = mapping_from_table(edited.to_dict("records"))
+        if wanted != mapping:
+            state.set_label_mapping(wanted)
+            st.rerun()
     controls, preview = st.columns([1, 2], gap="large")
     with controls:
         split = None

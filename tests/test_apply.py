@@ -267,3 +267,16 @@ def test_large_undersampling_is_vectorised():
     ds = make_dataset(labels)
     out = resample(ds, plan_undersample(counts_for(ds)), seed=0)
     assert out.counts() == {"common": labels.count("rare"), "rare": labels.count("rare")}
+
+
+def test_mapping_from_an_edited_table():
+    from balance_core.apply import mapping_from_table
+
+    rows = [
+        {"class": "Cat", "new name": "cat", "drop": False},
+        {"class": "cat", "new name": "cat", "drop": False},
+        {"class": "bird", "new name": "bird", "drop": True},
+        {"class": "dog", "new name": "  canine ", "drop": False},
+        {"class": "fish", "new name": "", "drop": False},
+    ]
+    assert mapping_from_table(rows) == {"Cat": "cat", "bird": None, "dog": "canine"}
