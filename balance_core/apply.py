@@ -400,9 +400,9 @@ def _allocate(
     sizes = np.bincount(group_of, minlength=group_ids.size)
     group_keys = _splitmix(group_ids, seed, stream + 13)
     if quota <= size:
-        per_group = _fill_down(sizes, quota, group_keys)
+        per_group = _water_fill(sizes, quota, group_keys, up=False)
         return (_rank_in_group(group_of, keys) < per_group[group_of]).astype(np.int64)
-    per_group = _fill_up(sizes, quota, group_keys)
+    per_group = _water_fill(sizes, quota, group_keys, up=True)
     # Each row of a group gets per_group // size copies, and the first
     # per_group % size rows (by key) one more.
     full, extra = np.divmod(per_group, sizes)
@@ -429,43 +429,31 @@ def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _fill_down(sizes: np.ndarray, quota: int, group_keys: np.ndarray) -> np.ndarray:
-    """Water-filling: keep ``min(size, t)`` per group for the largest level ``t`` that
-    fits, then one more row in ``quota - sum`` groups chosen by their seeded key."""
-    low, high = 0, int(sizes.max())
-    while low < high:  # largest t with sum(min(sizes, t)) <= quota
+def _water_fill(
+    sizes: np.ndarray, quota: int, group_keys: np.ndarray, *, up: bool
+) -> np.ndarray:
+    """Rows per group summing to ``quota``, as even across groups as sizes allow.
+
+    Down (undersampling): every group keeps ``min(size, t)`` for the largest level
+    ``t`` that fits. Up (oversampling): every group rises to ``max(size, t)``, so the
+    smallest groups gain the most. The remainder goes one row each to the groups at
+    the level's edge, in the order of their seeded keys.
+    """
+    clip = np.maximum if up else np.minimum
+    low, high = (int(sizes.min()), quota) if up else (0, int(sizes.max()))
+    while low < high:  # the largest level whose total still fits the quota
         mid = (low + high + 1) // 2
-        if int(np.minimum(sizes, mid).sum()) <= quota:
+        if int(clip(sizes, mid).sum()) <= quota:
             low = mid
         else:
             high = mid - 1
-    kept = np.minimum(sizes, low)
-    remainder = quota - int(kept.sum())
+    result = clip(sizes, low)
+    remainder = quota - int(result.sum())
     if remainder:
-        eligible = np.flatnonzero(sizes > low)
+        eligible = np.flatnonzero(sizes <= low if up else sizes > low)
         chosen = eligible[np.argsort(group_keys[eligible], kind="stable")[:remainder]]
-        kept[chosen] += 1
-    return kept
-
-
-def _fill_up(sizes: np.ndarray, quota: int, group_keys: np.ndarray) -> np.ndarray:
-    """Inverse water-filling for oversampling: raise every group to ``max(size, L)``
-    for the largest level ``L`` that fits, then one more in the remaining groups at
-    that level (by seeded key), so the smallest groups gain the most."""
-    low, high = int(sizes.min()), quota
-    while low < high:  # largest L with sum(max(sizes, L)) <= quota
-        mid = (low + high + 1) // 2
-        if int(np.maximum(sizes, mid).sum()) <= quota:
-            low = mid
-        else:
-            high = mid - 1
-    total = np.maximum(sizes, low)
-    remainder = quota - int(total.sum())
-    if remainder:
-        eligible = np.flatnonzero(sizes <= low)
-        chosen = eligible[np.argsort(group_keys[eligible], kind="stable")[:remainder]]
-        total[chosen] += 1
-    return total
+        result[chosen] += 1
+    return result
 
 
 def _build(
