@@ -36,9 +36,8 @@ __all__ = [
 
 LabelMapping = Mapping[str, str | None]
 TRAIN_NAMES = ("train", "training", "trn")
-DROP_REASONS = pa.array(
-    ["undersampled", "no label", "class dropped by the label mapping"], type=pa.string()
-)
+# A tuple, not a pa.array: building an array at import makes pyarrow import pandas.
+DROP_REASONS = ("undersampled", "no label", "class dropped by the label mapping")
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -216,7 +215,9 @@ class Resampled:
         """The input rows left out, with a ``reason`` column (built on first use: on
         millions of rows most callers never ask for it)."""
         # A dictionary column: millions of reasons cost one byte each until cast.
-        reasons = pa.DictionaryArray.from_arrays(pa.array(self.drop_reasons), DROP_REASONS)
+        reasons = pa.DictionaryArray.from_arrays(
+            pa.array(self.drop_reasons), pa.array(DROP_REASONS, type=pa.string())
+        )
         return self.base.take(pa.array(self.dropped_rows)).append_column(
             "reason", reasons.cast(pa.string())
         )
@@ -429,9 +430,7 @@ def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _water_fill(
-    sizes: np.ndarray, quota: int, group_keys: np.ndarray, *, up: bool
-) -> np.ndarray:
+def _water_fill(sizes: np.ndarray, quota: int, group_keys: np.ndarray, *, up: bool) -> np.ndarray:
     """Rows per group summing to ``quota``, as even across groups as sizes allow.
 
     Down (undersampling): every group keeps ``min(size, t)`` for the largest level

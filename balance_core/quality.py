@@ -180,7 +180,7 @@ def _duplicate_rows(values: pa.ChunkedArray) -> np.ndarray:
     """
     import polars as pl
 
-    series = pl.Series(values.combine_chunks() if values.num_chunks != 1 else values.chunk(0))
+    series = pl.from_arrow(values)  # no copy of the chunks into one array first
     hashes = series.hash(seed=0)
     if hashes.n_unique() == len(hashes) and series.null_count() <= 1:
         return np.empty(0, dtype=np.int64)

@@ -31,17 +31,7 @@ def outcome_for(sha256: str, recipe_json: bytes, roles: tuple, _recipe, _dataset
 
 with frame.guard():
     dataset = current.dataset
-    neutralize = st.toggle(
-        "Make CSV safe for spreadsheets",
-        value=True,
-        help="Cells starting with = + - @ get a leading ' so Excel and Sheets do not run them "
-        "as formulas. Parquet and JSON always keep the raw values.",
-        key="export.neutralize",
-        persist_state="session",
-    )
-    recipe = replace(
-        state.get_recipe(), output={"format": "csv", "neutralize_formulas": neutralize}
-    )
+    recipe = state.get_recipe()
     outcome = outcome_for(
         current.sha256,
         recipe.to_json(),
@@ -62,7 +52,7 @@ with frame.guard():
         plan = outcome.plan
         cards = st.columns(4)
         cards[0].metric("Rows in the manifest", f"{resampled.manifest.num_rows:,}")
-        cards[1].metric("Rows dropped", f"{resampled.dropped.num_rows:,}")
+        cards[1].metric("Rows dropped", f"{resampled.dropped_rows.size:,}")
         cards[2].metric("Duplicates", f"{plan.rows_added:,}")
         cards[3].metric("Other splits, unchanged", f"{resampled.passthrough_rows:,}")
         st.dataframe(
@@ -70,7 +60,17 @@ with frame.guard():
             hide_index=True,
         )
         st.subheader("Downloads")
-        row1 = st.columns(3)
+        neutralize = st.toggle(
+            "Make CSV safe for spreadsheets",
+            value=True,
+            help="Cells starting with = + - @ (other than plain numbers) get a leading ' so "
+            "Excel and Sheets do not run them as formulas. Parquet and JSON always keep the "
+            "raw values. Turn off for files only programs read.",
+            key="export.neutralize",
+            persist_state="session",
+        )
+        recipe = replace(recipe, output={"format": "csv", "neutralize_formulas": neutralize})
+        row1 = st.columns(4)
         row1[0].download_button(
             "Balanced manifest (CSV)",
             data=lambda: table_csv(resampled.manifest, neutralize_formulas=neutralize),
@@ -95,6 +95,14 @@ with frame.guard():
             on_click="ignore",
             icon=":material/delete:",
         )
+        row1[3].download_button(
+            "Recipe (JSON)",
+            data=recipe.to_json(),
+            file_name=f"{stem}_recipe.json",
+            mime="application/json",
+            on_click="ignore",
+            icon=":material/receipt_long:",
+        )
         if dataset.source.format == "zip":
             st.download_button(
                 "Balanced zip of images",
@@ -107,15 +115,29 @@ with frame.guard():
         output_name = f"{stem}_balanced.csv"
     else:
         weights = outcome.weights
-        st.dataframe(weights.cost_rows(), hide_index=True)
+        share = st.column_config.NumberColumn(format="percent")
+        st.dataframe(
+            weights.cost_rows(),
+            hide_index=True,
+            column_config={"loss share unweighted": share, "loss share weighted": share},
+        )
         st.subheader("Downloads")
-        st.download_button(
+        row1 = st.columns(4)
+        row1[0].download_button(
             "Class weights (JSON)",
             data=lambda: weights_json(weights, sampler=outcome.sampler),
             file_name=f"{stem}_weights.json",
             mime="application/json",
             on_click="ignore",
-            icon=":material/fitness_center:",
+            icon=":material/data_object:",
+        )
+        row1[1].download_button(
+            "Recipe (JSON)",
+            data=recipe.to_json(),
+            file_name=f"{stem}_recipe.json",
+            mime="application/json",
+            on_click="ignore",
+            icon=":material/receipt_long:",
         )
         st.subheader("Paste into your training code")
         code = snippets(weights)
@@ -132,14 +154,6 @@ with frame.guard():
             tab.code(code[key], language="python")
         output_name = f"{stem}_weights.json"
 
-    st.download_button(
-        "Recipe (JSON)",
-        data=recipe.to_json(),
-        file_name=f"{stem}_recipe.json",
-        mime="application/json",
-        on_click="ignore",
-        icon=":material/receipt_long:",
-    )
     st.subheader("Replay on the full data")
     st.caption(
         "The recipe holds the strategy, seed, split, groups and label mapping; replaying it on "
