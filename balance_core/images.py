@@ -8,8 +8,10 @@ pixel is decoded, and the first frame only of animations.
 from __future__ import annotations
 
 import io
+import lzma
 import warnings
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +26,10 @@ __all__ = ["ALLOWED_FORMATS", "gallery_sample", "image_properties", "thumbnails"
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 THUMBNAIL_ENTRY_LIMIT = 64 * 1024**2
+# Pixels decoded for one thumbnail, after JPEG's reduced-scale decoding: a 24 MP
+# RGBA frame takes 96 MB. A PNG of 89 M pixels compresses to a few hundred KB yet
+# decodes to 360 MB, so a gallery of them would exhaust the server's memory.
+THUMBNAIL_MAX_PIXELS = 24_000_000
 
 
 def gallery_sample(dataset: Dataset, *, per_class: int = 4) -> dict[str, list[str]]:
@@ -58,16 +64,26 @@ def thumbnails(
     """PNG thumbnails (at most ``size`` x ``size``) of images inside a zip.
 
     Entries are looked up in the central directory by the exact names the reader
-    listed; nothing is extracted to disk. EXIF orientation is applied. An entry that
-    is missing, too large, not an allowed format, above the pixel limit or broken
-    gives None instead of an image.
+    listed; nothing is extracted to disk. EXIF orientation is applied; an animation
+    or a multi-page file shows its first frame. An entry that is missing, too large,
+    not an allowed format, above the pixel limit (or above
+    :data:`THUMBNAIL_MAX_PIXELS` after JPEG's reduced-scale decoding) or broken gives
+    None instead of an image.
     """
     limits = limits or DEFAULT_LIMITS
     handle = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
     results: list[bytes | None] = []
-    with handle, zipfile.ZipFile(handle) as archive:
-        for path in paths:
-            results.append(_thumbnail(archive, path, size, limits))
+    with handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except Exception:
+            # zipfile refuses, with many exception types, what Seesaw's reader accepts
+            # (a name flagged UTF-8 that is not, a "version needed" it does not know):
+            # then no thumbnail can be shown, and none is.
+            return [None] * len(paths)
+        with archive:
+            for path in paths:
+                results.append(_thumbnail(archive, path, size, limits))
     return results
 
 
@@ -93,8 +109,11 @@ def _thumbnail(archive: zipfile.ZipFile, path: str, size: int, limits: Limits) -
                     return None
                 image.seek(0)
                 image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at reduced scale
+                if image.size[0] * image.size[1] > THUMBNAIL_MAX_PIXELS:
+                    return None
+                # Shrink first, then turn: one full-size frame in memory, not two.
+                image.thumbnail((size, size))
                 frame = ImageOps.exif_transpose(image)
-                frame.thumbnail((size, size))
                 if frame.mode not in ("RGB", "RGBA", "L", "LA"):
                     frame = frame.convert("RGBA" if "A" in frame.getbands() else "RGB")
                 out = io.BytesIO()
@@ -109,6 +128,8 @@ def _thumbnail(archive: zipfile.ZipFile, path: str, size: int, limits: Limits) -
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
         zipfile.BadZipFile,
+        zlib.error,  # damaged compressed data, which zipfile does not wrap
+        lzma.LZMAError,
         NotImplementedError,
         RuntimeError,
     ):

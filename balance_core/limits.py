@@ -1,10 +1,43 @@
-"""Resource limits for untrusted input, with documented defaults, in one place."""
+"""Resource limits for untrusted input, with documented defaults, in one place.
+
+Where each limit is enforced (always before the work it protects):
+
+=========================  ==========================================================
+``max_input_bytes``        :func:`~balance_core.read_table`, :func:`~balance_core.read_zip`:
+                           the input's size, before it is parsed (a path is not read).
+``max_zip_entries``        zip reader: the end record's count, then the central
+                           directory's records, before any record is parsed.
+``max_total_uncompressed`` zip reader: the sum of declared sizes, from the central
+                           directory, before anything is decompressed.
+``max_entry_uncompressed`` zip reader: per entry, declared size (the entry is skipped
+                           and reported); thumbnails skip such entries too.
+``max_compression_ratio``  zip reader: per entry above 1 MiB, declared size over
+                           compressed size (skipped and reported).
+``max_path_depth``         zip reader: folders in an entry name, from the directory.
+``max_image_pixels``       image header probe and thumbnails: width x height read
+                           from the header, before any pixel is decoded.
+``max_table_rows``         table reader: rows, right after parsing (the input size
+                           bounds the parse).
+``max_table_columns``      table reader: the header's fields, before the rows are
+                           parsed (Parquet and JSON: right after parsing).
+``max_cell_bytes``         table reader: the longest column name before parsing, and
+                           the longest text cell of each column right after (one
+                           vectorised pass, ``pyarrow.compute.binary_length``).
+``max_classes``            table and zip readers: distinct labels, once the label
+                           column is known.
+=========================  ==========================================================
+
+The app reads overrides from ``.streamlit/seesaw.toml`` (see ``ui/limits.py``); the
+CLI from ``--limit NAME=VALUE``; library callers pass ``Limits(...)``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_LIMITS", "Limits"]
+from .errors import DatasetError
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "limit_error"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -12,32 +45,38 @@ class Limits:
     """Upper bounds checked before any expensive work on untrusted input.
 
     Every field can be raised (or lowered) by passing ``Limits(...)`` to a reader,
-    or from the CLI with ``--limit NAME=VALUE``.
+    from the CLI with ``--limit NAME=VALUE``, or in the app under ``[limits]`` in
+    ``.streamlit/seesaw.toml``.
 
     Attributes
     ----------
+    max_input_bytes : int
+        Size of the input file (default 64 GiB; the app's default is Streamlit's
+        ``server.maxUploadSize``, 2 GB in ``.streamlit/config.toml``).
     max_zip_entries : int
-        Entries listed in a zip's central directory.
+        Entries listed in a zip's central directory (default 1,000,000).
     max_total_uncompressed : int
-        Sum of the declared uncompressed sizes of all entries, in bytes.
+        Sum of the declared uncompressed sizes of all entries, in bytes (64 GiB).
     max_entry_uncompressed : int
-        Declared uncompressed size of one entry, in bytes.
+        Declared uncompressed size of one entry, in bytes (512 MiB).
     max_compression_ratio : float
-        Declared uncompressed size / compressed size of one entry (zip bombs reach 1000+).
+        Declared uncompressed size / compressed size of one entry above 1 MiB
+        (200; zip bombs reach 1000+).
     max_path_depth : int
-        Folders in one entry name.
+        Folders in one entry name (12).
     max_image_pixels : int
-        Width x height of one image; Pillow's own default warning threshold is 89.5 M.
+        Width x height of one image (89,478,485, Pillow's own warning threshold).
     max_table_rows : int
-        Rows in a labels table.
+        Rows in a labels table (200,000,000).
     max_table_columns : int
-        Columns in a labels table.
+        Columns in a labels table (2,000).
     max_cell_bytes : int
-        Length of one cell, in bytes.
+        Length of one cell or column name, in UTF-8 bytes (1 MiB).
     max_classes : int
-        Distinct labels.
+        Distinct labels (100,000).
     """
 
+    max_input_bytes: int = 64 * 1024**3
     max_zip_entries: int = 1_000_000
     max_total_uncompressed: int = 64 * 1024**3
     max_entry_uncompressed: int = 512 * 1024**2
@@ -51,3 +90,13 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def limit_error(what: str, limit: str, value: float) -> DatasetError:
+    """The error for a limit hit: what was found, the limit's name and value, and
+    how to raise it. ``what`` completes "... above the limit of N"."""
+    return DatasetError(
+        f"{what}, above the limit of {value:,}; if you trust the file, raise it with "
+        f"Limits({limit}=...) or --limit {limit}=N.",
+        kind="limit_hit",
+    )

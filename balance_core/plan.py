@@ -48,6 +48,8 @@ LARGE_WEIGHT = 10.0
 LARGE_WEIGHT_SPREAD = 10.0
 # torch.multinomial (behind WeightedRandomSampler) refuses more than 2**24 categories.
 TORCH_MULTINOMIAL_LIMIT = 2**24
+# Class counts above this cannot be turned into weights or targets exactly (floats).
+MAX_COUNT = 2**53
 # Warn when this share of the rows would be thrown away, or a class copied this often.
 LARGE_DROP_SHARE = 0.5
 MANY_COPIES = 10
@@ -65,6 +67,13 @@ def _check_counts(counts: Mapping[str, int]) -> dict[str, int]:
         n = counts[label]
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise _bad(f"The count of class {label!r} must be a whole number >= 0, got {n!r}.")
+        if n > MAX_COUNT:
+            # Weights and targets are computed in floating point: beyond 2**53 they
+            # lose whole samples, and far beyond it they overflow.
+            raise _bad(
+                f"The count of class {label!r} is above the {MAX_COUNT:,} samples Seesaw "
+                "can weigh or sample exactly; check the counts."
+            )
         checked[label] = n
     if len(checked) < 2:
         raise _bad(
@@ -378,7 +387,9 @@ def plan_oversample(
         r = 1.0 if ratio is None else float(ratio)
         if not math.isfinite(r) or r < 1:
             raise _bad(f"The ratio must be a number >= 1 (no class below majority / R), got {r}.")
-        floor = math.floor(largest / r * (1 + 1e-12))
+        # The tolerance absorbs float error in largest / r; it never lifts a class
+        # above the majority (on large counts, largest * 1e-12 exceeds one sample).
+        floor = min(largest, math.floor(largest / r * (1 + 1e-12)))
         after = {
             k: (max(v, floor) if (not minority_only or k == minority) else v)
             for k, v in before.items()

@@ -22,7 +22,7 @@ import struct
 import sys
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ __all__ = [
     "data_start",
     "inspect_entries",
     "inspect_entry",
+    "iter_entry",
     "probe_header",
     "read_entry",
 ]
@@ -65,6 +66,9 @@ PREFIX_GROWTH = 4
 # Input fed to a decompressor per call: small for a prefix, so that zlib does not
 # copy the rest of a large entry into ``unconsumed_tail``.
 INFLATE_STEP = 1 << 20
+# Output taken from a decompressor per call: hashing a large entry holds at most
+# this much of it at a time.
+OUTPUT_STEP = 1 << 20
 # Below this many entries a process pool costs more than it saves.
 MIN_ENTRIES_FOR_POOL = 2000
 
@@ -135,25 +139,37 @@ def read_entry(
     entry is cheap and a lying size field cannot make the output grow past
     ``limit``.
     """
+    return b"".join(iter_entry(buffer, start, compressed_size, method, limit, end))
+
+
+def iter_entry(
+    buffer: Any, start: int, compressed_size: int, method: int, limit: int, end: int
+) -> Iterator[bytes]:
+    """Up to ``limit`` bytes of an entry's uncompressed data, in pieces of at most
+    :data:`OUTPUT_STEP` bytes, so that a large entry is hashed in constant memory.
+
+    Raises :class:`EntryError` (while iterating) for data that cannot be read."""
     stop = start + compressed_size
     if stop > end:
         raise EntryError("has data that runs past the end of the archive")
     view = memoryview(buffer)
     if method == 0:
-        return bytes(view[start : start + min(compressed_size, limit)])
-    if method == 8:
-        return _inflate_zlib(view, start, stop, limit)
-    if method == 12:
-        return _inflate_stream(bz2.BZ2Decompressor(), view, start, stop, limit)
-    if method == 14:
+        last = start + min(compressed_size, limit)
+        for position in range(start, last, OUTPUT_STEP):
+            yield bytes(view[position : min(position + OUTPUT_STEP, last)])
+    elif method == 8:
+        yield from _inflate_zlib(view, start, stop, limit)
+    elif method == 12:
+        yield from _inflate_stream(bz2.BZ2Decompressor(), view, start, stop, limit)
+    elif method == 14:
         decompressor, start = _lzma_decompressor(view, start, stop)
-        return _inflate_stream(decompressor, view, start, stop, limit)
-    raise EntryError(f"uses compression method {method}, which cannot be read")
+        yield from _inflate_stream(decompressor, view, start, stop, limit)
+    else:
+        raise EntryError(f"uses compression method {method}, which cannot be read")
 
 
-def _inflate_zlib(view: memoryview, start: int, stop: int, limit: int) -> bytes:
+def _inflate_zlib(view: memoryview, start: int, stop: int, limit: int) -> Iterator[bytes]:
     decompressor = zlib.decompressobj(-15)
-    out: list[bytes] = []
     got = 0
     position = start
     pending: bytes | memoryview = b""
@@ -165,19 +181,17 @@ def _inflate_zlib(view: memoryview, start: int, stop: int, limit: int) -> bytes:
                 step = min(stop - position, max(limit - got, 1024), INFLATE_STEP)
                 pending = view[position : position + step]
                 position += step
-            piece = decompressor.decompress(pending, limit - got)
+            piece = decompressor.decompress(pending, min(limit - got, OUTPUT_STEP))
             pending = decompressor.unconsumed_tail
-            out.append(piece)
             got += len(piece)
+            yield piece
     except zlib.error as error:
         raise EntryError(f"has damaged compressed data ({error})") from None
-    return b"".join(out)
 
 
 def _inflate_stream(
     decompressor: Any, view: memoryview, start: int, stop: int, limit: int
-) -> bytes:
-    out: list[bytes] = []
+) -> Iterator[bytes]:
     got = 0
     position = start
     try:
@@ -190,12 +204,11 @@ def _inflate_stream(
                 position += step
             else:
                 chunk = b""
-            piece = decompressor.decompress(chunk, limit - got)
-            out.append(piece)
+            piece = decompressor.decompress(chunk, min(limit - got, OUTPUT_STEP))
             got += len(piece)
+            yield piece
     except (OSError, EOFError, lzma.LZMAError) as error:
         raise EntryError(f"has damaged compressed data ({error})") from None
-    return b"".join(out)
 
 
 def _lzma_decompressor(view: memoryview, start: int, stop: int) -> tuple[Any, int]:
@@ -278,6 +291,12 @@ def probe_header(read: Callable[[int], bytes], size: int, *, max_pixels: int) ->
                 fmt, (width, height), mode = image.format, image.size, image.mode
         except Image.DecompressionBombError as error:
             found = _PIXELS.search(str(error))
+            if found and int(found.group(1)) <= max_pixels:
+                # Above Pillow's global bomb limit but allowed by ours: read the
+                # header with the plugin itself, leaving Pillow's globals alone.
+                unchecked = _open_unchecked(data)
+                if unchecked is not None:
+                    return unchecked
             pixels = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
             return (PROBE_TOO_LARGE, None, None, None, None, f"declares {pixels}")
         except UnidentifiedImageError:
@@ -301,6 +320,24 @@ def probe_header(read: Callable[[int], bytes], size: int, *, max_pixels: int) ->
             return (PROBE_OK, fmt, width, height, mode, None)
         want = min(size, want * PREFIX_GROWTH)
         data = read(want)
+
+
+def _open_unchecked(data: bytes) -> ProbeResult | None:
+    """Format, size and mode from the allowed plugin that accepts ``data``, opened
+    directly: :func:`PIL.Image.open` would apply Pillow's process-wide bomb limit,
+    which only callers who raised :attr:`Limits.max_image_pixels` above it get past."""
+    for name in ALLOWED_FORMATS:
+        factory, accept = Image.OPEN[name]
+        accepted = accept(data[:16]) if accept is not None else True
+        if not accepted or isinstance(accepted, str):  # a str is a warning, not a yes
+            continue
+        try:
+            with factory(io.BytesIO(data), "") as image:
+                width, height = image.size
+                return (PROBE_OK, image.format, width, height, image.mode, None)
+        except Exception:  # a broken header, as in probe_header
+            return None
+    return None
 
 
 def _describe(error: Exception) -> str:
@@ -392,19 +429,26 @@ def inspect_entry(
             result = (PROBE_CORRUPT, None, None, None, None, str(error))
     if not digest:
         return (result, None, None)
+    # Hashed piece by piece: an entry of hundreds of megabytes never sits in memory.
+    pieces = (
+        [longest]
+        if len(longest) == size
+        else iter_entry(buffer, start, compressed_size, method, size + 1, end)
+    )
+    sha = hashlib.sha256()
+    got = check = 0
     try:
-        data = (
-            longest
-            if len(longest) == size
-            else read_entry(buffer, start, compressed_size, method, size + 1, end)
-        )
-        if len(data) != size:
-            raise EntryError(f"holds {len(data):,} bytes, not the {size:,} its header declares")
-        if zlib.crc32(data) != crc:
+        for piece in pieces:
+            sha.update(piece)
+            check = zlib.crc32(piece, check)
+            got += len(piece)
+        if got != size:
+            raise EntryError(f"holds {got:,} bytes, not the {size:,} its header declares")
+        if check != crc:
             raise EntryError("fails its CRC-32 check (its bytes are damaged)")
     except EntryError as error:
         return (result, None, str(error))
-    return (result, hashlib.sha256(data).digest(), None)
+    return (result, sha.digest(), None)
 
 
 def _inspect_range(

@@ -31,6 +31,14 @@ class Input:
         with self.path.open("rb") as handle:
             return handle.read(n)
 
+    def tail(self, n: int) -> bytes:
+        """The last ``n`` bytes (fewer if the input is shorter)."""
+        if self.data is not None:
+            return self.data[-n:] if n else b""
+        with self.path.open("rb") as handle:
+            handle.seek(max(0, self.size - n))
+            return handle.read(n)
+
     def read_all(self) -> bytes:
         if self.data is not None:
             return self.data

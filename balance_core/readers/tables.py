@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from ..dataset import ColumnRoles, Dataset, Finding, FindingKind, Severity, Source
 from ..errors import DatasetError
-from ..limits import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, Limits, limit_error
 from .sources import Input, InputLike, open_input
 
 __all__ = ["TABLE_FORMATS", "detect_format", "read_table"]
@@ -99,7 +99,8 @@ def read_table(
     sheet : str, optional
         Worksheet to read from an Excel workbook (default: the first one).
     limits : Limits, optional
-        Bounds on rows, columns and cell size (default :data:`DEFAULT_LIMITS`).
+        Bounds on the input's size, rows, columns, cell size and distinct labels
+        (default :data:`DEFAULT_LIMITS`); hitting one raises kind ``limit_hit``.
 
     Returns
     -------
@@ -110,12 +111,14 @@ def read_table(
     DatasetError
         With one sentence saying what is wrong and what to do: empty file, header
         only, no usable label column, duplicate column names, ragged rows (with line
-        numbers), unreadable bytes, and so on. An Excel formula saved without its
+        numbers), unreadable bytes, JSON objects so unlike each other that the table
+        would be nearly all empty (``sparse_json``), and so on. An Excel formula saved without its
         result (as openpyxl writes them) reads as missing, except in a role column,
         where it is an error (kind ``uncached_formula``).
     """
     limits = limits or DEFAULT_LIMITS
     item = open_input(source, name=name)
+    check_input_size(item, limits)
     if item.size == 0:
         raise DatasetError(
             f"{item.name!r} is empty; upload a table with a header row and one row per sample.",
@@ -136,7 +139,7 @@ def read_table(
         raw, encoding, delimiter = _read_delimited(item, fmt, findings, limits)
     elif fmt in ("json", "jsonl"):
         try:
-            raw, encoding = _read_json(item, findings)
+            raw, encoding = _read_json(item, findings, limits)
         except DatasetError as json_error:
             # Text that opens like JSON but is not JSON may be a table whose header
             # starts with "[" or "{": read it as delimited text unless told otherwise.
@@ -174,6 +177,7 @@ def read_table(
             )
     _check_role_types(raw, roles, item.name)
     _check_labels(raw, roles, item.name)
+    check_classes(raw.column(roles.label), item.name, limits)
     return Dataset(
         raw=raw,
         roles=roles,
@@ -535,11 +539,8 @@ def _check_header(header: list[str], name: str, limits: Limits) -> None:
             kind="no_header",
         )
     if len(header) > limits.max_table_columns:
-        raise DatasetError(
-            f"{name!r} has {len(header):,} columns, above the limit of "
-            f"{limits.max_table_columns:,}; drop unused columns or raise max_table_columns.",
-            kind="limit_hit",
-        )
+        raise _columns_limit(len(header), name, limits)
+    _check_names(header, name, limits)
     seen: set[str] = set()
     for column in header:
         if column in seen and column != "":
@@ -569,7 +570,7 @@ def _column_names(header: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- JSON
 
 
-def _read_json(item: Input, findings: list[Finding]) -> tuple[pa.Table, str]:
+def _read_json(item: Input, findings: list[Finding], limits: Limits) -> tuple[pa.Table, str]:
     data = item.read_all()
     encoding = _bom_encoding(data)
     if encoding is None and _looks_utf16(data[:SNIFF_BYTES]):
@@ -584,7 +585,7 @@ def _read_json(item: Input, findings: list[Finding]) -> tuple[pa.Table, str]:
         text = _decode(data, encoding, item.name)
     try:
         records = _json_records(text.removeprefix("\ufeff"), item.name)
-        table = _json_table(records, item.name)
+        table = _json_table(records, item.name, limits, item.size)
     except RecursionError:
         raise DatasetError(
             f"{item.name!r} is nested too deeply to be a table; give one flat object per row.",
@@ -593,8 +594,16 @@ def _read_json(item: Input, findings: list[Finding]) -> tuple[pa.Table, str]:
     return table, {"utf-8": "UTF-8", "utf-8-sig": "UTF-8"}.get(encoding, encoding.upper())
 
 
-def _json_table(records: list[Any], name: str) -> pa.Table:
-    columns: dict[str, list[Any]] = {}
+# A key absent from a JSON object costs no byte of input but one cell of the table:
+# beyond this many cells per input byte (and a floor for small files), the objects
+# are too unlike each other to be rows of one table.
+JSON_CELLS_PER_BYTE = 8
+JSON_CELLS_FLOOR = 10_000_000
+
+
+def _json_table(records: list[Any], name: str, limits: Limits, size: int) -> pa.Table:
+    # First pass: the shape, checked before a single cell is built.
+    keys: dict[str, None] = {}
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             raise DatasetError(
@@ -602,8 +611,23 @@ def _json_table(records: list[Any], name: str) -> pa.Table:
                 'give one object per row, like {"path": "a.png", "label": "cat"}.',
                 kind="bad_json_shape",
             )
-        for key in record:
-            columns.setdefault(key, [None] * index)
+        keys.update(dict.fromkeys(record))
+        if len(keys) > limits.max_table_columns:
+            raise _columns_limit(len(keys), name, limits)
+    if len(records) > limits.max_table_rows:
+        raise limit_error(
+            f"{name!r} has {len(records):,} rows", "max_table_rows", limits.max_table_rows
+        )
+    cells = len(records) * len(keys)
+    if cells > max(JSON_CELLS_FLOOR, JSON_CELLS_PER_BYTE * size):
+        raise DatasetError(
+            f"{name!r} would be a table of {len(records):,} rows by {len(keys):,} columns, "
+            "nearly all empty, because its objects have different keys; give every object "
+            "the same few keys.",
+            kind="sparse_json",
+        )
+    columns: dict[str, list[Any]] = {key: [] for key in keys}
+    for record in records:
         for key, values in columns.items():
             values.append(_json_cell(record.get(key)))
     if not records:
@@ -996,19 +1020,76 @@ def _guess_label_by_cardinality(
 # --------------------------------------------------------------------------- checks
 
 
+def check_input_size(item: Input, limits: Limits) -> None:
+    """Refuse an input larger than ``max_input_bytes`` before reading it."""
+    if item.size > limits.max_input_bytes:
+        raise limit_error(
+            f"{item.name!r} is {item.size:,} bytes", "max_input_bytes", limits.max_input_bytes
+        )
+
+
+def check_classes(labels: pa.ChunkedArray | pa.Array, name: str, limits: Limits) -> None:
+    """Refuse more distinct labels than ``max_classes`` (one hash pass)."""
+    if len(labels) <= limits.max_classes:
+        return
+    distinct = pc.count_distinct(labels, mode="only_valid").as_py()
+    if distinct > limits.max_classes:
+        raise limit_error(
+            f"{name!r} has {distinct:,} distinct labels", "max_classes", limits.max_classes
+        )
+
+
+def _columns_limit(count: int, name: str, limits: Limits) -> DatasetError:
+    return limit_error(
+        f"{name!r} has {count:,} columns", "max_table_columns", limits.max_table_columns
+    )
+
+
+def _check_names(names: list[str], name: str, limits: Limits) -> None:
+    for column in names:
+        # A character takes at most 4 bytes: only long names need encoding.
+        if len(column) * 4 > limits.max_cell_bytes:
+            size = len(column.encode("utf-8", "surrogatepass"))
+            if size > limits.max_cell_bytes:
+                raise limit_error(
+                    f"{name!r} has a column name of {size:,} bytes ({column[:40]!r}...)",
+                    "max_cell_bytes",
+                    limits.max_cell_bytes,
+                )
+
+
 def _check_shape(table: pa.Table, name: str, limits: Limits) -> None:
     if table.num_rows > limits.max_table_rows:
-        raise DatasetError(
-            f"{name!r} has {table.num_rows:,} rows, above the limit of "
-            f"{limits.max_table_rows:,}; raise max_table_rows to read it.",
-            kind="limit_hit",
+        raise limit_error(
+            f"{name!r} has {table.num_rows:,} rows", "max_table_rows", limits.max_table_rows
         )
     if table.num_columns > limits.max_table_columns:
-        raise DatasetError(
-            f"{name!r} has {table.num_columns:,} columns, above the limit of "
-            f"{limits.max_table_columns:,}; drop unused columns or raise max_table_columns.",
-            kind="limit_hit",
-        )
+        raise _columns_limit(table.num_columns, name, limits)
+    _check_names(table.column_names, name, limits)
+    for column_name, column in zip(table.column_names, table.columns, strict=True):
+        kind = column.type
+        if not (
+            pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+            or pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)
+        ):
+            continue
+        # A column cannot hold a cell longer than all its bytes together.
+        if sum(chunk.buffers()[2].size for chunk in column.chunks if chunk.buffers()[2]) <= (
+            limits.max_cell_bytes
+        ):
+            continue
+        lengths = pc.binary_length(column)
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > limits.max_cell_bytes:
+            row = pc.index(lengths, longest).as_py()
+            raise limit_error(
+                f"{name!r} has a cell of {longest:,} bytes (column {column_name!r}, row "
+                f"{row + 1:,})",
+                "max_cell_bytes",
+                limits.max_cell_bytes,
+            )
 
 
 def _check_role_types(table: pa.Table, roles: ColumnRoles, name: str) -> None:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from ..dataset import ColumnRoles, Dataset, Finding, FindingKind, Severity, Source
 from ..errors import DatasetError
-from ..limits import DEFAULT_LIMITS, Limits
+from ..limits import DEFAULT_LIMITS, Limits, limit_error
 from .imageprobe import (
     PROBE_CORRUPT,
     PROBE_TOO_LARGE,
@@ -36,7 +36,7 @@ from .imageprobe import (
     read_entry,
 )
 from .sources import Input, InputLike, open_input
-from .tables import read_table
+from .tables import check_classes, check_input_size, read_table
 
 __all__ = ["IMAGE_EXTENSIONS", "METADATA_FILES", "SPLIT_FOLDERS", "read_zip"]
 
@@ -183,9 +183,11 @@ def read_zip(
     DatasetError
         ``kind`` is ``"not_a_zip"`` (also for tar, RAR, 7z or gzip files named
         .zip), ``"corrupt_zip"`` (cut short, damaged central directory, split
-        archive), ``"zip_bomb"`` (entries that share bytes), ``"limit_hit"`` (too
-        many entries, too many bytes in total, folders too deep),
-        ``"no_images"`` (an empty zip, or no image that can be read),
+        archive), ``"zip_bomb"`` (entries that share bytes), ``"limit_hit"`` (a file
+        too large, too many entries, too many bytes in total, folders too deep, too
+        many classes), ``"no_images"`` (an empty zip, or no image that can be read),
+        ``"no_label_column"`` (no image inside a class folder: the labels, which
+        come from the folder names, are missing in every row),
         ``"missing_files"`` (the metadata file lists no image of the zip),
         ``"no_path_column"``, ``"usage"`` for bad options, or a kind of
         :func:`~balance_core.readers.tables.read_table` for a bad metadata file.
@@ -235,6 +237,7 @@ def read_zip(
         "group_col": group_col,
     }
     item = open_input(source, name=name)
+    check_input_size(item, limits)
     with _archive_bytes(item) as buffer:
         directory = _read_directory(buffer, item.name, limits)
         entries = _classify(directory, limits)
@@ -260,6 +263,8 @@ def read_zip(
             rows = _rows_from_metadata(
                 images, image_names, layout, directory.name(metadata), meta_table, findings
             )
+        _check_rows_have_labels(directory, rows)
+        check_classes(rows.columns["label"], item.name, limits)
         unique, row_unique = np.unique(rows.entry, return_inverse=True)
         to_probe = _probe_selection(rows, row_unique, probe, sample_size)
         candidates = _candidate_groups(directory, unique)
@@ -497,12 +502,7 @@ def _corrupt(archive: str, why: str) -> DatasetError:
     )
 
 
-def _limit_hit(what: str, limit: str, value: float) -> DatasetError:
-    return DatasetError(
-        f"{what}, above the limit of {value:,}; if you trust the file, raise it with "
-        f"Limits({limit}=...) or --limit {limit}=N.",
-        kind="limit_hit",
-    )
+_limit_hit = limit_error
 
 
 def _too_many_entries(archive: str, count: int, limits: Limits) -> DatasetError:
@@ -1009,6 +1009,21 @@ def _layout_findings(status: np.ndarray, paths: pa.Array, wrapper: str | None) -
                 _row_finding(kind, severity, chosen, paths, template, wrapper=wrapper, them=them)
             )
     return findings
+
+
+def _check_rows_have_labels(directory: _Directory, rows: _Rows) -> None:
+    """Refuse a zip none of whose images has a label: there is nothing to count."""
+    labels = rows.columns["label"]
+    if labels.null_count < len(labels):
+        return
+    first = directory.name(int(rows.entry[0]))
+    raise DatasetError(
+        f"{directory.archive!r} has "
+        + _say("{n} but none in a class folder {first}; ", len(labels), "image", first)
+        + "put each class's images in a folder named after the class (cats/1.jpg, "
+        "dogs/2.jpg).",
+        kind="no_label_column",
+    )
 
 
 def _rows_from_folders(
