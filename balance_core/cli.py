@@ -20,7 +20,7 @@ from typing import NoReturn, TextIO
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
-from .export import table_csv, table_parquet, weights_json, write_atomic
+from .export import table_csv, table_parquet, weights_json, write_atomic_many
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import WEIGHT_METHODS
 from .readers import read_dataset
@@ -281,6 +281,10 @@ def _check_outputs(inputs: Sequence[str], outputs: Sequence[str | None]) -> None
                 f"The folder {str(target.parent)!r} does not exist; create it first.",
                 kind="usage",
             )
+        if target.is_dir():
+            raise DatasetError(
+                f"The output {str(target)!r} is a folder; give a file name.", kind="usage"
+            )
 
 
 def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
@@ -322,9 +326,12 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
         },
     )
     outcome = run(recipe, dataset)
-    _write_outcome(outcome, args.output, getattr(args, "dropped", None), stdout)
+    files, report = _outcome_files(outcome, args.output, getattr(args, "dropped", None))
     if args.recipe:
-        write_atomic(args.recipe, recipe.to_json())
+        files.append((args.recipe, recipe.to_json()))
+    # All or nothing: a failed run leaves every existing output as it was.
+    write_atomic_many(files)
+    stdout.write(report)
 
 
 def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
@@ -355,10 +362,15 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             "choice to it.",
             file=sys.stderr,
         )
-    _write_outcome(run(recipe, dataset), args.output, args.dropped, stdout)
+    files, report = _outcome_files(run(recipe, dataset), args.output, args.dropped)
+    write_atomic_many(files)
+    stdout.write(report)
 
 
-def _write_outcome(outcome, output: str, dropped: str | None, stdout: TextIO) -> None:
+def _outcome_files(
+    outcome, output: str, dropped: str | None
+) -> tuple[list[tuple[str, bytes]], str]:
+    """The files a run writes (path, bytes) and the report printed once they are."""
     recipe = outcome.recipe
     if outcome.resampled is not None:
         as_parquet = recipe.output.get("format") == "parquet"
@@ -371,30 +383,30 @@ def _write_outcome(outcome, output: str, dropped: str | None, stdout: TextIO) ->
                 else table_csv(table, neutralize_formulas=neutralize)
             )
 
-        write_atomic(output, encode(outcome.resampled.manifest))
+        files = [(output, encode(outcome.resampled.manifest))]
         if dropped:
-            write_atomic(dropped, encode(outcome.resampled.dropped))
+            files.append((dropped, encode(outcome.resampled.dropped)))
         plan = outcome.plan
         where = f" in split {outcome.split!r}" if outcome.split is not None else ""
-        stdout.write(
+        report = (
             f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} rows "
             f"({plan.rows_dropped:,} dropped, {plan.rows_added:,} duplicated); "
             f"{outcome.resampled.passthrough_rows:,} rows of other splits unchanged; "
             f"wrote {output}\n"
         )
-        for warning in plan.warnings:
-            stdout.write(f"warning: {_printable(warning)}\n")
-        return
+        report += "".join(f"warning: {_printable(warning)}\n" for warning in plan.warnings)
+        return files, report
     if dropped:
         raise DatasetError("--dropped only applies to sampling recipes.", kind="usage")
-    write_atomic(output, weights_json(outcome.weights, sampler=outcome.sampler))
+    files = [(output, weights_json(outcome.weights, sampler=outcome.sampler))]
     weights = outcome.weights
-    stdout.write(
+    report = (
         f"{weights.method} weights for {len(weights.counts)} classes (spread "
         f"{weights.spread:.2f}); wrote {output}\n"
     )
-    for warning in weights.warnings + (outcome.sampler.warnings if outcome.sampler else ()):
-        stdout.write(f"warning: {_printable(warning)}\n")
+    extra = weights.warnings + (outcome.sampler.warnings if outcome.sampler else ())
+    report += "".join(f"warning: {_printable(warning)}\n" for warning in extra)
+    return files, report
 
 
 def _one_line(text: str) -> str:

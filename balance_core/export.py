@@ -5,7 +5,8 @@
 - :func:`weights_json` and :func:`snippets` hand class weights to training code.
 - :func:`balanced_zip` repacks a zip of image folders with exactly the manifest's
   files, copying the compressed bytes as they are.
-- :func:`write_atomic` writes a file so that it is either complete or untouched.
+- :func:`write_atomic` writes a file so that it is either complete or untouched, and
+  :func:`write_atomic_many` several, none of which changes unless all can be written.
 
 Every function returns the same bytes for the same input.
 """
@@ -22,6 +23,7 @@ import secrets
 import stat
 import struct
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,6 +44,7 @@ __all__ = [
     "table_parquet",
     "weights_json",
     "write_atomic",
+    "write_atomic_many",
 ]
 
 #: First characters that make a spreadsheet run a cell as a formula (OWASP).
@@ -602,6 +605,7 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
     ------
     DatasetError
         ``kind="missing_file"`` when a path is not a file of the zip;
+        ``"duplicate_entry"`` when the zip holds several files under that path;
         ``"unsafe_entry"`` for a path that could escape the folder it is unpacked
         in; ``"encrypted"`` for an encrypted entry; ``"not_a_zip"`` or
         ``"corrupt_zip"`` when ``source`` cannot be read as a zip.
@@ -612,12 +616,18 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
         size = handle.seek(0, io.SEEK_END)
         try:
             archive = zipfile.ZipFile(handle)
-        except zipfile.BadZipFile as error:
+        except Exception as error:
+            # Besides BadZipFile, zipfile fails with UnicodeDecodeError (a name flagged
+            # UTF-8 that is not), NotImplementedError (an unknown "version needed"), ...
             raise _bad(f"The source is not a readable zip ({error}).", "not_a_zip") from error
         entries: dict[str, zipfile.ZipInfo] = {}
+        repeated: set[str] = set()
         for info in archive.infolist():
             if not info.is_dir():
-                entries.setdefault(_source_name(info), info)
+                name = _source_name(info)
+                if name in entries:
+                    repeated.add(name)
+                entries.setdefault(name, info)
         parts: list[bytes] = []
         directory: list[bytes] = []
         offset = 0
@@ -627,6 +637,14 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
                     f"The entry name {path!r} could write outside the folder the zip is "
                     "unpacked in; leave it out of the manifest.",
                     kind="unsafe_entry",
+                )
+            if path in repeated:
+                # Two entries share the name: copying either would lose the other.
+                raise _bad(
+                    f"The zip holds more than one file named {path!r}, so a balanced zip "
+                    "cannot tell them apart; rename the copies and zip the folders again, "
+                    "or download the manifest instead.",
+                    kind="duplicate_entry",
                 )
             info = entries.get(path)
             if info is None:
@@ -673,36 +691,70 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         ``kind="write_failed"`` when the file cannot be written (no such folder,
         no permission, disk full, ...), with the operating system's reason.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"write_atomic writes bytes, got {type(data).__name__}.")
-    target = Path(path)
-    folder = target.parent
-    temp: Path | None = None
+    write_atomic_many([(path, data)])
+
+
+def write_atomic_many(files: Sequence[tuple[str | Path, bytes]]) -> None:
+    """Write several files so that a failure leaves every one of them untouched.
+
+    Each file is written as :func:`write_atomic` writes one, but no file is moved
+    into place before every temporary file is complete and flushed: a full disk,
+    a missing permission or a folder where a file should go changes nothing.
+    (Only a failure of ``os.replace`` itself between two renames, which the
+    checks before it make unlikely, could leave the first files replaced.)
+
+    Parameters
+    ----------
+    files : sequence of (path, bytes)
+
+    Raises
+    ------
+    TypeError
+        When some data is not bytes-like (nothing is written).
+    DatasetError
+        ``kind="write_failed"``, naming the file that could not be written.
+    """
+    for _, data in files:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write_atomic writes bytes, got {type(data).__name__}.")
+    staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+    target = Path()
     try:
-        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else None
-        while True:
-            temp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
-            try:
-                fd = os.open(temp, _NEW_FILE, 0o666)
-                break
-            except FileExistsError:
-                continue
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, target)
-        temp = None
-        _sync_folder(folder)
+        for path, data in files:
+            target = Path(path)
+            if target.is_dir():
+                raise IsADirectoryError(21, "Is a directory")
+            mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else None
+            temp, fd = _new_temp(target)
+            staged.append((temp, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if mode is not None:
+                os.chmod(temp, mode)
+        while staged:
+            temp, target = staged[0]
+            os.replace(temp, target)
+            staged.pop(0)
+            _sync_folder(target.parent)
     except OSError as error:
         reason = error.strerror or str(error)
         raise _bad(f"Cannot write {str(target)!r}: {reason}.", "write_failed") from error
     finally:
-        if temp is not None:
+        for temp, _ in staged:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
+
+
+def _new_temp(target: Path) -> tuple[Path, int]:
+    """A new, empty temporary file beside ``target``, opened for writing."""
+    while True:
+        temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return temp, os.open(temp, _NEW_FILE, 0o666)
+        except FileExistsError:
+            continue
 
 
 def _sync_folder(folder: Path) -> None:
