@@ -138,7 +138,12 @@ with frame.guard():
     if mapping:
         st.info(
             "Label mapping for balancing: "
-            + frame.md(", ".join(f"{old!r} -> {new!r}" for old, new in mapping.items())),
+            + frame.md(
+                ", ".join(
+                    f"{old!r} → {new!r}" if new is not None else f"{old!r} dropped"
+                    for old, new in mapping.items()
+                )
+            ),
             icon=":material/merge:",
         )
         if st.button("Clear the label mapping"):

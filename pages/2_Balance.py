@@ -96,6 +96,13 @@ with frame.guard():
             )
             split = None if split == ALL_ROWS else split
         counts = map_counts(dist.split_counts[split] if split else dist.counts, mapping)
+        if mapping and len(counts) < 2:
+            st.info(
+                f"The label mapping leaves {len(counts)} class{'' if len(counts) == 1 else 'es'}"
+                " to balance; keep at least two in the mapping above.",
+                icon=":material/info:",
+            )
+            st.stop()
         smallest, largest = min(counts.values()), max(counts.values())
         ratio_now = largest / max(smallest, 1)
         strategy_options: dict = {"method": method}

@@ -13,6 +13,7 @@ import balance_core as bc
 from balance_core.examples import EXAMPLES
 
 from . import state
+from .limits import LimitsConfigError
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip"]
 NONE = "(none)"
@@ -42,7 +43,7 @@ def guard() -> Iterator[None]:
     try:
         yield
     except bc.DatasetError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(md(str(error)), icon=":material/error:")
         st.stop()
     except Exception:
         log.exception("Unexpected error in a Seesaw page")
@@ -75,11 +76,11 @@ def _sidebar() -> state.Current:
     if upload is not None and upload.file_id != st.session_state.get(state.UPLOAD_ID):
         st.session_state[state.UPLOAD_ID] = upload.file_id
         try:
-            with st.status(f"Reading {upload.name}…", expanded=False) as status:
+            with st.status(f"Reading {md(upload.name)}…", expanded=False) as status:
                 state.load_bytes(upload.getvalue(), upload.name)
-                status.update(label=f"Read {upload.name}", state="complete")
-        except bc.DatasetError as error:
-            st.error(str(error), icon=":material/error:")
+                status.update(label=f"Read {md(upload.name)}", state="complete")
+        except (bc.DatasetError, LimitsConfigError) as error:
+            st.error(md(str(error)), icon=":material/error:")
         except Exception:
             log.exception("Unexpected error reading an upload")
             st.error(
@@ -127,7 +128,7 @@ def _roles(current: state.Current) -> None:
                 state.set_roles(chosen)
                 st.rerun()
             except bc.DatasetError as error:
-                st.error(str(error), icon=":material/error:")
+                st.error(md(str(error)), icon=":material/error:")
 
 
 def _size(n: int) -> str:

@@ -18,6 +18,8 @@ import balance_core as bc
 from balance_core.examples import EXAMPLES
 from balance_core.recipe import Recipe, Strategy
 
+from .limits import app_limits
+
 DATASET = "seesaw.dataset"
 UPLOAD_ID = "seesaw.upload_id"
 RECIPE = "seesaw.recipe"
@@ -44,29 +46,32 @@ class Current:
         return self.analysis.distribution
 
 
-_DATASETS: OrderedDict[str, bc.Dataset] = OrderedDict()
+_DATASETS: OrderedDict[tuple[str, str, bc.Limits], bc.Dataset] = OrderedDict()
 _DATASETS_LOCK = threading.Lock()
 CACHED_DATASETS = 8
 
 
-def _read(sha256: str, name: str, data: bytes, progress=None) -> bc.Dataset:
+def _read(sha256: str, name: str, data: bytes, limits: bc.Limits, progress=None) -> bc.Dataset:
     """Parse once per distinct content, shared by every session of this server.
 
-    Keyed by the SHA-256 of the bytes, never by the file name. Not st.cache_resource:
-    its element replay refuses the progress bar a big zip needs."""
+    Keyed by the SHA-256 of the bytes together with the file name (the name picks the
+    reader and appears in findings, so nobody sees another uploader's file name) and
+    the limits read under. Not st.cache_resource: its element replay refuses the
+    progress bar a big zip needs."""
+    key = (sha256, name, limits)
     with _DATASETS_LOCK:
-        if sha256 in _DATASETS:
-            _DATASETS.move_to_end(sha256)
-            return _DATASETS[sha256]
-    dataset = bc.read_dataset(data, name=name, progress=progress)
+        if key in _DATASETS:
+            _DATASETS.move_to_end(key)
+            return _DATASETS[key]
+    dataset = bc.read_dataset(data, name=name, progress=progress, limits=limits)
     with _DATASETS_LOCK:
-        _DATASETS[sha256] = dataset
+        _DATASETS[key] = dataset
         while len(_DATASETS) > CACHED_DATASETS:
             _DATASETS.popitem(last=False)
     return dataset
 
 
-def _read_with_progress(sha256: str, name: str, data: bytes) -> bc.Dataset:
+def _read_with_progress(sha256: str, name: str, data: bytes, limits: bc.Limits) -> bc.Dataset:
     """Read (or fetch from the cache), with a progress bar while a zip's image headers
     are probed, so a big zip never looks like a frozen page."""
     bar = st.empty()
@@ -78,7 +83,7 @@ def _read_with_progress(sha256: str, name: str, data: bytes) -> bc.Dataset:
             )
 
     try:
-        return _read(sha256, name, data, progress)
+        return _read(sha256, name, data, limits, progress)
     finally:
         bar.empty()
 
@@ -95,7 +100,10 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     Raises DatasetError for bad input; the previous dataset then stays current.
     """
     sha256 = hashlib.sha256(data).hexdigest()
-    dataset = _read_with_progress(sha256, name, data)
+    # Uploads are read under the app's configured limits; the bundled examples are
+    # ours, so a tight operator setting never breaks the first page view.
+    limits = bc.DEFAULT_LIMITS if example else app_limits()
+    dataset = _read_with_progress(sha256, name, data, limits)
     analysis = _analyze(sha256, name, (), dataset)
     current = Current(name=name, data=data, sha256=sha256, analysis=analysis, example=example)
     st.session_state[DATASET] = current
