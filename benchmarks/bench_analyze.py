@@ -264,7 +264,8 @@ class Row:
         return self.ours / self.base
 
     def cells(self) -> list[str]:
-        digits = 0 if self.unit == "MB" else 2
+        # Seconds to three significant figures, so a small --rows run never prints 0.00.
+        spec = ".0f" if self.unit == "MB" else ".3g"
         if self.target is None:
             target, met = "none set", "–"
         else:
@@ -273,8 +274,8 @@ class Row:
         return [
             self.figure,
             f"{self.what}, {self.unit}",
-            f"{self.ours:.{digits}f}",
-            f"{self.base:.{digits}f}",
+            f"{self.ours:{spec}}",
+            f"{self.base:{spec}}",
             f"{self.ratio:.2f}x",
             target,
             met,
