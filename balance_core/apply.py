@@ -38,6 +38,8 @@ LabelMapping = Mapping[str, str | None]
 TRAIN_NAMES = ("train", "training", "trn")
 # A tuple, not a pa.array: building an array at import makes pyarrow import pandas.
 DROP_REASONS = ("undersampled", "no label", "class dropped by the label mapping")
+# Copies per row are int32, and a manifest of more rows could not be built anyway.
+MAX_OUTPUT_ROWS = 2**31 - 1
 _MASK = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -46,12 +48,15 @@ def _splitmix(values: np.ndarray, seed: int, stream: int) -> np.ndarray:
     """SplitMix64 finaliser of ``values + offset(seed, stream)``: a well-mixed 64-bit
     key per value, identical on every platform."""
     offset = (seed * _GOLDEN + (stream + 1) * 0xD1B54A32D192ED03) & _MASK
-    x = values.astype(np.uint64) * np.uint64(_GOLDEN) + np.uint64(offset)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
+    x = values.astype(np.uint64)  # a copy: updated in place below
+    x *= np.uint64(_GOLDEN)
+    x += np.uint64(offset)
+    t = np.empty_like(x)
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
+        np.right_shift(x, np.uint64(shift), out=t)
+        x ^= t
+        if factor is not None:
+            x *= np.uint64(factor)
     return x
 
 
@@ -206,9 +211,25 @@ class Resampled:
     split: str | None
     passthrough_rows: int
     classes: tuple[str, ...]
-    base: pa.Table = field(repr=False)
-    dropped_rows: np.ndarray = field(repr=False)
-    drop_reasons: np.ndarray = field(repr=False)
+    source: tuple = field(repr=False)  # (dataset, labels, code, copies, mapping)
+
+    @cached_property
+    def base(self) -> pa.Table:
+        dataset, labels, code, _, mapping = self.source
+        return _output_columns(dataset, labels, code, mapping)
+
+    @cached_property
+    def dropped_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.source[3] == 0)
+
+    @cached_property
+    def drop_reasons(self) -> np.ndarray:
+        dataset, _, code, _, _ = self.source
+        dropped_rows = self.dropped_rows
+        unlabelled = np.asarray(pc.is_null(dataset.labels), dtype=bool)
+        return np.where(
+            code[dropped_rows] >= 0, 0, np.where(unlabelled[dropped_rows], 1, 2)
+        ).astype(np.int8)
 
     @cached_property
     def dropped(self) -> pa.Table:
@@ -281,6 +302,12 @@ def resample(
         raise DatasetError(
             f"The seed must be a whole number >= 0, got {seed!r}.", kind="bad_parameter"
         )
+    if sum(plan.after.values()) > MAX_OUTPUT_ROWS:
+        raise DatasetError(
+            f"The plan asks for {sum(plan.after.values()):,} rows, more than the "
+            f"{MAX_OUTPUT_ROWS:,} one manifest can hold; ask for a smaller target.",
+            kind="bad_parameter",
+        )
     n = dataset.n_rows
     labels = map_labels(dataset.labels, mapping)
     classes = tuple(plan.before)
@@ -321,14 +348,26 @@ def resample(
         n_strata = int(strata.max()) + 1 if strata.size else 1
     group_column = dataset.column("group") if use_groups else None
     groups = _group_codes(group_column) if group_column is not None else None
-    # One stable sort by class puts each class's rows together, in row order.
-    sort_type = np.int16 if len(classes) < 2**15 else np.int64  # int16 sorts by radix
-    order = np.argsort(np.where(active, code, len(classes)).astype(sort_type), kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(found)])
-    copies = np.zeros(n, dtype=np.int64)  # output copies per row: 0 = dropped, 1 = kept once
+    # Few classes: one pass over the codes per class. Many: one stable sort by class
+    # puts each class's rows together, in row order.
+    few = len(classes) <= 32
+    if not few:
+        sort_type = np.int16 if len(classes) < 2**15 else np.int64  # int16 sorts by radix
+        order = np.argsort(np.where(active, code, len(classes)).astype(sort_type), kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(found)])
+    copies = np.zeros(n, dtype=np.int32)  # output copies per row: 0 = dropped, 1 = kept once
     for class_index, label in enumerate(classes):
-        members = order[bounds[class_index] : bounds[class_index + 1]]
+        if few:  # one pass per class beats sorting every row
+            members = np.flatnonzero(
+                code == class_index if split is None else (code == class_index) & in_scope
+            )
+        else:
+            members = order[bounds[class_index] : bounds[class_index + 1]]
         quota = plan.after[label]
+        if groups is None and strata is None and quota <= members.size:
+            # Plain undersampling: mark the quota smallest keys (as _allocate would).
+            copies[members[_smallest(_splitmix(members, seed, class_index), quota)]] = 1
+            continue
         member_groups = groups[members] if groups is not None else None
         if strata is None:
             copies[members] = _allocate(members, member_groups, quota, seed, stream=class_index)
@@ -352,7 +391,7 @@ def resample(
 def _codes(labels: pa.Array, classes: tuple[str, ...]) -> np.ndarray:
     """Class index per row in sorted label order, -1 where the label is missing."""
     index = pc.index_in(labels, value_set=pa.array(classes, type=pa.string()))
-    return np.asarray(index.fill_null(-1), dtype=np.int64)
+    return np.asarray(index.fill_null(-1), dtype=np.int32)
 
 
 def _group_codes(column: pa.ChunkedArray) -> np.ndarray:
@@ -394,7 +433,7 @@ def _allocate(
     if groups is None or groups.min() == groups.max():
         # One group: no ranking inside groups is needed, only the k smallest keys.
         full, extra = divmod(quota, size)
-        copies = np.full(size, full, dtype=np.int64)
+        copies = np.full(size, full, dtype=np.int32)
         copies[_smallest(keys, extra)] += 1
         return copies
     group_ids, group_of = np.unique(groups, return_inverse=True)
@@ -416,6 +455,14 @@ def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     if k >= keys.size:
         return np.arange(keys.size)
+    # Keys are uniform 64-bit hashes: the k smallest lie (almost surely) below the
+    # k/n quantile plus a few standard deviations. Select among those candidates;
+    # the set is the same as a full argpartition's (keys are distinct).
+    share = min(1.0, (k + 8 * np.sqrt(k) + 64) / keys.size)
+    if share < 0.5:
+        candidates = np.flatnonzero(keys < np.uint64(int(share * 2.0**64)))
+        if candidates.size >= k:
+            return candidates[np.argpartition(keys[candidates], k - 1)[:k]]
     return np.argpartition(keys, k - 1)[:k]
 
 
@@ -467,58 +514,68 @@ def _build(
     split: str | None,
     mapping: LabelMapping | None,
 ) -> Resampled:
-    base = _output_columns(dataset, labels, code, mapping)
     if copies.max(initial=0) <= 1:
-        # No duplicates: a filter works chunk by chunk and beats a gather.
-        kept = base.filter(pa.array(copies > 0))
-        manifest = kept.append_column("copy", pa.array(np.zeros(kept.num_rows, np.int64)))
+        # No duplicates: only the kept rows are built, column by column.
+        keep = copies > 0
+        kept_rows = np.flatnonzero(keep)
+        manifest = _output_columns(dataset, labels, code, mapping, rows=kept_rows, keep=keep)
+        manifest = manifest.append_column("copy", pa.array(np.zeros(kept_rows.size, np.int64)))
     else:
         kept_rows = np.flatnonzero(copies > 0)
         repeats = copies[kept_rows]
         out_rows = np.repeat(kept_rows, repeats)
         starts = np.cumsum(repeats) - repeats
         copy_number = np.arange(out_rows.size, dtype=np.int64) - np.repeat(starts, repeats)
+        base = _output_columns(dataset, labels, code, mapping)
         manifest = base.take(pa.array(out_rows)).append_column("copy", pa.array(copy_number))
-    dropped_rows = np.flatnonzero(copies == 0)
-    # 0 undersampled, 1 no label, 2 class dropped by the mapping.
-    unlabelled = np.asarray(pc.is_null(dataset.labels), dtype=bool)
-    reason_codes = np.where(
-        code[dropped_rows] >= 0, 0, np.where(unlabelled[dropped_rows], 1, 2)
-    ).astype(np.int8)
     return Resampled(
         manifest=manifest,
         plan=plan,
         seed=seed,
         split=split,
-        passthrough_rows=int((~in_scope).sum()),
+        passthrough_rows=int(in_scope.size - np.count_nonzero(in_scope)),
         classes=classes,
-        base=base,
-        dropped_rows=dropped_rows,
-        drop_reasons=reason_codes,
+        source=(dataset, labels, code, copies, mapping),
     )
 
 
 def _output_columns(
-    dataset: Dataset, labels: pa.Array, code: np.ndarray, mapping: LabelMapping | None
+    dataset: Dataset,
+    labels: pa.Array,
+    code: np.ndarray,
+    mapping: LabelMapping | None,
+    *,
+    rows: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
 ) -> pa.Table:
-    n = dataset.n_rows
-    columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(np.arange(n))}
+    """The output columns of every row, or of ``rows`` only (``keep`` is their mask)."""
+    if rows is None:
+        rows = np.arange(dataset.n_rows)
+        pick = lambda column: column  # noqa: E731
+    else:
+        mask = pa.array(keep)
+        code = code[rows]
+        pick = lambda column: column.filter(mask)  # noqa: E731
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {"row": pa.array(rows)}
     roles: ColumnRoles = dataset.roles
     if roles.path is not None:
-        columns["path"] = dataset.column("path")
-    columns["label"] = labels
-    columns["class_index"] = pa.array(np.where(code >= 0, code, 0), mask=code < 0, type=pa.int32())
+        columns["path"] = pick(dataset.column("path"))
+    columns["label"] = pick(labels)
+    missing = code < 0
+    columns["class_index"] = pa.array(
+        np.where(missing, 0, code) if missing.any() else code, mask=missing, type=pa.int32()
+    )
     for role in ("split", "group"):
         if getattr(roles, role) is not None:
-            columns[role] = dataset.column(role)
+            columns[role] = pick(dataset.column(role))
     if mapping:
-        columns["original_label"] = dataset.labels
+        columns["original_label"] = pick(dataset.labels)
     taken = set(columns) | {c for c in roles.as_dict().values() if c is not None}
     for name in dataset.raw.column_names:
         if name in roles.as_dict().values():
             continue
         out_name = name if name not in taken else f"{name}_original"
-        columns[out_name] = dataset.raw.column(name)
+        columns[out_name] = pick(dataset.raw.column(name))
     return pa.table(columns)
 
 

@@ -60,6 +60,12 @@ def _bad(message: str) -> DatasetError:
 
 
 def _check_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    if len(counts) >= 2:
+        labels = sorted(counts)
+        values = [counts[k] for k in labels]
+        # Fast path: plain ints in range (type() is int also rules out bool).
+        if set(map(type, values)) == {int} and min(values) > 0 and max(values) <= MAX_COUNT:
+            return dict(zip(labels, values, strict=True))
     if not counts:
         raise _bad("There are no classes to balance; the data has no labelled rows.")
     checked = {}
@@ -145,11 +151,13 @@ class SamplingPlan:
 
     @property
     def rows_dropped(self) -> int:
-        return sum(self.dropped.values())
+        after = self.after
+        return sum(n - after[k] for k, n in self.before.items() if n > after[k])
 
     @property
     def rows_added(self) -> int:
-        return sum(self.added.values())
+        after = self.after
+        return sum(after[k] - n for k, n in self.before.items() if after[k] > n)
 
     @property
     def ratio_after(self) -> float:
@@ -194,15 +202,15 @@ class SamplingPlan:
 def _plan_warnings(before: dict[str, int], after: dict[str, int]) -> tuple[str, ...]:
     warnings = []
     total_before, total_after = sum(before.values()), sum(after.values())
-    dropped = sum(max(0, before[k] - after[k]) for k in before)
+    dropped = sum(n - after[k] for k, n in before.items() if n > after[k])
     if total_before and dropped / total_before > LARGE_DROP_SHARE:
         warnings.append(
             f"{dropped / total_before:.0%} of the rows ({dropped:,} of {total_before:,}) would "
             "be thrown away; losing cheap majority samples is fine (the lung-CT case), but "
             "if every sample carries something worth learning use class weights instead."
         )
-    copies = {k: after[k] / before[k] for k in before if before[k] and after[k] > before[k]}
-    if copies:
+    if total_after > total_before - dropped:  # something is copied
+        copies = {k: after[k] / n for k, n in before.items() if n and after[k] > n}
         worst = max(copies, key=copies.__getitem__)
         if copies[worst] >= MANY_COPIES:
             warnings.append(
@@ -322,10 +330,10 @@ def plan_undersample(
             raise _bad(f"The ratio must be a number >= 1 (no class above R x minority), got {r}.")
         # The tiny relative epsilon makes 10 x 2.2 give 22, not 21 from 21.999999999999996.
         limit = math.floor(minority * r * (1 + 1e-12))
-        after = {
-            k: (min(v, limit) if (not majority_only or k == majority) else v)
-            for k, v in before.items()
-        }
+        if majority_only:
+            after = {k: (limit if k == majority and v > limit else v) for k, v in before.items()}
+        else:
+            after = {k: (v if v <= limit else limit) for k, v in before.items()}
         request = ("majority" if majority_only else "equal") if ratio is None else f"ratio:{r:g}"
         if majority_only and ratio is not None:
             request = f"majority-ratio:{r:g}"
@@ -390,10 +398,10 @@ def plan_oversample(
         # The tolerance absorbs float error in largest / r; it never lifts a class
         # above the majority (on large counts, largest * 1e-12 exceeds one sample).
         floor = min(largest, math.floor(largest / r * (1 + 1e-12)))
-        after = {
-            k: (max(v, floor) if (not minority_only or k == minority) else v)
-            for k, v in before.items()
-        }
+        if minority_only:
+            after = {k: (floor if k == minority and v < floor else v) for k, v in before.items()}
+        else:
+            after = {k: (v if v >= floor else floor) for k, v in before.items()}
         request = ("minority" if minority_only else "equal") if ratio is None else f"ratio:{r:g}"
     return SamplingPlan(
         method="oversample",
@@ -616,7 +624,9 @@ def class_weights(
         clipped = tuple(c for c, w in raw.items() if w > ceiling)
         raw = {c: min(w, ceiling) for c, w in raw.items()}
     weights = _normalise(raw, n, normalize)
-    if not all(math.isfinite(w) and w > 0 for w in weights.values()):
+    values = list(weights.values())
+    # One finite sum and a positive minimum: every weight is finite and above 0.
+    if not (math.isfinite(sum(values)) and min(values) > 0):
         raise _bad(
             "The class counts are too far apart for finite weights; merge or drop the "
             "tiniest classes, or set max_ratio."

@@ -123,6 +123,26 @@ def test_selection_equals_a_plain_python_reference():
     assert out.manifest["row"].to_pylist() == sorted(expected)
 
 
+@pytest.mark.parametrize("n_classes", [3, 40])  # one pass per class, and the sort path
+def test_selection_from_large_classes_equals_the_reference(n_classes):
+    # Large classes and a small quota take the pre-filtered selection of the k
+    # smallest keys; it must pick the very rows a full sort would.
+    rng = np.random.default_rng(n_classes)
+    sizes = [40] + [int(x) for x in rng.integers(1500, 3000, size=n_classes - 1)]
+    labels = [f"c{c:02d}" for c, size in enumerate(sizes) for _ in range(size)]
+    order = rng.permutation(len(labels))
+    labels = [labels[i] for i in order]
+    ds = make_dataset(labels)
+    seed = 99
+    out = resample(ds, plan_undersample(counts_for(ds)), seed=seed)
+    expected = []
+    for index, label in enumerate(sorted(set(labels))):
+        members = [i for i, x in enumerate(labels) if x == label]
+        members.sort(key=lambda i: splitmix_reference(i, seed, index))
+        expected += members[:40]
+    assert out.manifest["row"].to_pylist() == sorted(expected)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 9)), min_size=4, max_size=300),
