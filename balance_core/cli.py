@@ -20,7 +20,7 @@ from typing import NoReturn, TextIO
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
-from .export import table_csv, table_parquet, weights_json, write_atomic_many
+from .export import table_parquet, weights_json, write_atomic_many, write_table_csv
 from .limits import DEFAULT_LIMITS, Limits
 from .plan import WEIGHT_METHODS
 from .readers import read_dataset
@@ -377,11 +377,9 @@ def _outcome_files(
         neutralize = recipe.output.get("neutralize_formulas", True)
 
         def encode(table):
-            return (
-                table_parquet(table)
-                if as_parquet
-                else table_csv(table, neutralize_formulas=neutralize)
-            )
+            if as_parquet:
+                return table_parquet(table)
+            return lambda handle: write_table_csv(table, handle, neutralize_formulas=neutralize)
 
         files = [(output, encode(outcome.resampled.manifest))]
         if dropped:

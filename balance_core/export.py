@@ -23,10 +23,11 @@ import secrets
 import stat
 import struct
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -45,6 +46,7 @@ __all__ = [
     "weights_json",
     "write_atomic",
     "write_atomic_many",
+    "write_table_csv",
 ]
 
 #: First characters that make a spreadsheet run a cell as a formula (OWASP).
@@ -73,6 +75,8 @@ def _neutralise_chunk(chunk: pa.Array) -> pa.Array:
 
     Only the matching cells are rebuilt (filter, join, replace_with_mask), so a
     column with few dangerous cells costs one regex pass."""
+    if not _may_start_like_formula(chunk):
+        return chunk
     mask = pc.match_substring_regex(chunk, _FORMULA_PATTERN).fill_null(False)
     if pc.any(mask).as_py():
         # A plain signed number ("-1", "+0.5") is a value, not a formula, in every
@@ -84,6 +88,28 @@ def _neutralise_chunk(chunk: pa.Array) -> pa.Array:
     quote, nothing = pa.scalar("'", chunk.type), pa.scalar("", chunk.type)
     quoted = pc.binary_join_element_wise(quote, chunk.filter(mask), nothing)
     return pc.replace_with_mask(chunk, mask, quoted)
+
+
+_PREFIX_BYTES = np.zeros(256, dtype=bool)
+_PREFIX_BYTES[[ord(c) for c in FORMULA_PREFIXES]] = True
+
+
+def _may_start_like_formula(chunk: pa.Array) -> bool:
+    """Whether some cell's first byte is a formula prefix: a look at one byte per cell
+    through the offsets buffer instead of a regex over every cell. Sliced or null cells
+    only make it answer True more often (the regex then decides)."""
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return True
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    if data_buffer is None or len(chunk) == 0:
+        return False
+    kind = np.int32 if pa.types.is_string(chunk.type) else np.int64
+    offsets = np.frombuffer(offsets_buffer, dtype=kind)[
+        chunk.offset : chunk.offset + len(chunk) + 1
+    ]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # non-empty cells
+    return bool(_PREFIX_BYTES[data[starts]].any())
 
 
 def _neutralise_name(name: str) -> str:
@@ -124,6 +150,26 @@ def _csv_column(column: pa.ChunkedArray, neutralise: bool) -> pa.ChunkedArray:
     return column
 
 
+def write_table_csv(
+    table: pa.Table,
+    sink: str | Path | BinaryIO | pa.NativeFile,
+    *,
+    neutralize_formulas: bool = True,
+) -> None:
+    """:func:`table_csv` written straight into ``sink`` (a path or a binary file), so a
+    manifest of millions of rows is never held in memory twice."""
+    table = _check_table(table, "The table to write as CSV")
+    columns = [_csv_column(column, neutralize_formulas) for column in table.columns]
+    names = [_neutralise_name(n) if neutralize_formulas else n for n in table.column_names]
+    pacsv.write_csv(
+        pa.Table.from_arrays(columns, names=names),
+        sink,
+        write_options=pacsv.WriteOptions(
+            include_header=True, delimiter=",", eol="\r\n", quoting_style="needed"
+        ),
+    )
+
+
 def table_csv(table: pa.Table, *, neutralize_formulas: bool = True) -> bytes:
     """A table as UTF-8 CSV (RFC 4180), safe to open in a spreadsheet.
 
@@ -156,18 +202,8 @@ def table_csv(table: pa.Table, *, neutralize_formulas: bool = True) -> bytes:
     comma-separated values (CSV) files.
     OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
     """
-    table = _check_table(table, "The table to write as CSV")
-    columns = [_csv_column(column, neutralize_formulas) for column in table.columns]
-    names = [_neutralise_name(n) if neutralize_formulas else n for n in table.column_names]
-    ready = pa.Table.from_arrays(columns, names=names)
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(
-        ready,
-        sink,
-        write_options=pacsv.WriteOptions(
-            include_header=True, delimiter=",", eol="\r\n", quoting_style="needed"
-        ),
-    )
+    write_table_csv(table, sink, neutralize_formulas=neutralize_formulas)
     return sink.getvalue().to_pybytes()
 
 
@@ -694,7 +730,9 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     write_atomic_many([(path, data)])
 
 
-def write_atomic_many(files: Sequence[tuple[str | Path, bytes]]) -> None:
+def write_atomic_many(
+    files: Sequence[tuple[str | Path, bytes | Callable[[BinaryIO], None]]],
+) -> None:
     """Write several files so that a failure leaves every one of them untouched.
 
     Each file is written as :func:`write_atomic` writes one, but no file is moved
@@ -705,17 +743,20 @@ def write_atomic_many(files: Sequence[tuple[str | Path, bytes]]) -> None:
 
     Parameters
     ----------
-    files : sequence of (path, bytes)
+    files : sequence of (path, data)
+        ``data`` is bytes, or a function that writes the content into the open
+        temporary file it is given (a large CSV streamed by
+        :func:`write_table_csv`); whatever it raises leaves every output untouched.
 
     Raises
     ------
     TypeError
-        When some data is not bytes-like (nothing is written).
+        When some data is neither bytes-like nor callable (nothing is written).
     DatasetError
         ``kind="write_failed"``, naming the file that could not be written.
     """
     for _, data in files:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
+        if not (isinstance(data, (bytes, bytearray, memoryview)) or callable(data)):
             raise TypeError(f"write_atomic writes bytes, got {type(data).__name__}.")
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
     target = Path()
@@ -728,7 +769,10 @@ def write_atomic_many(files: Sequence[tuple[str | Path, bytes]]) -> None:
             temp, fd = _new_temp(target)
             staged.append((temp, target))
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                if callable(data):
+                    data(handle)  # streams into the file (e.g. a big CSV)
+                else:
+                    handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             if mode is not None:

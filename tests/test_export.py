@@ -31,6 +31,8 @@ from balance_core.export import (
     table_parquet,
     weights_json,
     write_atomic,
+    write_atomic_many,
+    write_table_csv,
 )
 from balance_core.plan import ClassWeights, class_weights, plan_oversample, sampler_weights
 from balance_core.readers import read_zip
@@ -719,3 +721,39 @@ def test_plain_signed_numbers_are_values_not_formulas():
     table = pa.table({"label": ["-1", "+1", "-0.5", "-1e-3", "-2+3", "+cmd|' /C calc'!A0"]})
     rows = list(csv.reader(io.StringIO(table_csv(table).decode("utf-8"), newline="")))
     assert [r[0] for r in rows[1:]] == ["-1", "+1", "-0.5", "-1e-3", "'-2+3", "'+cmd|' /C calc'!A0"]
+
+
+def test_write_table_csv_streams_the_same_bytes_as_table_csv(tmp_path):
+    table = pa.table({"label": ["=SUM(A1)", "b", None, "-1"], "n": [1, 2, 3, 4]})
+    for neutralize in (True, False):
+        path = tmp_path / f"out-{neutralize}.csv"
+        write_table_csv(table, str(path), neutralize_formulas=neutralize)
+        assert path.read_bytes() == table_csv(table, neutralize_formulas=neutralize)
+
+
+@pytest.mark.parametrize("start", [0, 1, 2, 3])
+def test_formula_cells_are_found_in_sliced_and_chunked_columns(start):
+    # The first-byte pre-check reads the offsets buffer: slices and chunks must not
+    # hide a dangerous cell from it.
+    cells = ["safe", "=cmd|' /C calc'!A0", "ok", "@SUM(1)", "fine"]
+    column = pa.chunked_array([pa.array(cells[:2]), pa.array(cells[2:])])
+    table = pa.table({"label": column}).slice(start)
+    rows = list(csv.reader(io.StringIO(table_csv(table).decode())))[1:]
+    expected = [("'" + c if c[0] in "=@" else c) for c in cells[start:]]
+    assert [r[0] for r in rows] == expected
+
+
+def test_a_failing_streamed_output_leaves_every_file_untouched(tmp_path):
+    first, second = tmp_path / "manifest.csv", tmp_path / "dropped.csv"
+    first.write_bytes(b"old manifest")
+    second.write_bytes(b"old dropped")
+
+    def half_then_fail(handle):
+        handle.write(b"half a file")
+        raise DatasetError("stopped midway", kind="write_failed")
+
+    with pytest.raises(DatasetError, match="stopped midway"):
+        write_atomic_many([(first, b"new manifest"), (second, half_then_fail)])
+    assert first.read_bytes() == b"old manifest"
+    assert second.read_bytes() == b"old dropped"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dropped.csv", "manifest.csv"]
