@@ -195,6 +195,29 @@ def test_app_limits_without_a_file_are_the_defaults_with_streamlits_upload_cap(t
     assert (ROOT / ".streamlit" / "config.toml").is_file()  # the file it sits beside
 
 
+def test_the_shipped_config_lists_every_limit_with_its_default_commented_out():
+    text = ui.limits.CONFIG_FILE.read_text()
+    assert app_limits() == app_limits(Path("/nonexistent/seesaw.toml"))
+    for field in dataclasses.fields(bc.Limits):
+        line = next(x for x in text.splitlines() if x.startswith(f"# {field.name} = "))
+        if field.name == "max_input_bytes":
+            continue  # the app's default is Streamlit's upload cap, stated beside it
+        value = line.split("=", 1)[1].split("#")[0].strip().replace("_", "")
+        assert float(value) == field.default, field.name
+        # Uncommented, the line gives exactly that default.
+        uncommented = "[limits]\n" + line.removeprefix("# ")
+        assert getattr(_limits_from(uncommented), field.name) == field.default
+
+
+def _limits_from(text: str) -> bc.Limits:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "seesaw.toml"
+        path.write_text(text)
+        return app_limits(path)
+
+
 def test_app_limits_read_the_limits_table(tmp_path: Path):
     path = tmp_path / "seesaw.toml"
     path.write_text(
