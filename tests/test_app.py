@@ -219,3 +219,19 @@ def test_zip_with_the_export_page_offers_the_balanced_zip():
         io.BytesIO(balanced_zip(defect_photos_zip(), outcome.resampled.manifest))
     )
     assert len(archive.namelist()) == outcome.resampled.manifest.num_rows
+
+
+def test_the_uploader_is_emptied_once_a_file_is_handled():
+    # Streamlit deep-copies a widget's value on every rerun; a file left in the
+    # uploader would be copied whole on every click.
+    at = start()
+    upload(at, "mine.csv", b"label\na\nb\nb\n")
+    assert at.file_uploader[0].value is None
+    assert at.session_state[state.DATASET].name == "mine.csv"
+    upload(at, "broken.csv", b"")
+    assert at.file_uploader[0].value is None
+    assert len(at.error) == 1 and "empty" in at.error[0].value
+    at.run()  # the next click: the message has been read, the data is unchanged
+    assert not at.error and at.session_state[state.DATASET].name == "mine.csv"
+    upload(at, "mine.csv", b"label\na\nb\nb\n")  # the same file again is read again
+    assert not at.error and metric(at, "Rows") == "3"

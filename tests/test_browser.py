@@ -133,8 +133,11 @@ def upload(page, tmp_path: Path, name: str, data: bytes) -> None:
     file = tmp_path / name
     file.write_bytes(data)
     page.locator("[data-testid='stSidebar'] input[type='file']").set_input_files(str(file))
-    page.get_by_text(f"Read {name}").wait_for()
+    # Once read, the uploader empties and the sidebar's caption names the file.
+    sidebar = page.locator("[data-testid='stSidebar']")
+    sidebar.get_by_test_id("stCaptionContainer").filter(has_text=name).wait_for()
     wait_idle(page)
+    assert sidebar.get_by_test_id("stFileUploaderFile").count() == 0
 
 
 def download(page, button: str) -> bytes:

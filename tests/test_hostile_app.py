@@ -4,6 +4,7 @@ HTML and Plotly markup must show as text, never as links, bold or colour."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,10 @@ MARKDOWN_TYPES = {
 RAW_MARKUP = ("<a href", "](javascript:", "](https:", "<b>", ":red[", "$x^2$")
 # What must never reach a Plotly figure unescaped (Plotly renders a little HTML).
 RAW_HTML = ("<a ", "<b>bold", "</a>")
+
+
+def unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def start() -> AppTest:
@@ -53,6 +58,7 @@ def rendered_markdown(at: AppTest) -> Iterator[str]:
 
     yield from walk(at.main)
     yield from walk(at.sidebar)
+    yield from (str(toast.value) for toast in at.toast)
 
 
 def figure_strings(at: AppTest) -> list[str]:
@@ -130,6 +136,9 @@ def test_markup_in_a_file_name_stays_text_in_the_status_and_the_error():
     at = start()
     name = "[x](https://evil.example).csv"
     upload(at, name, b"label\na\na\nb\nb\n")
+    # The note that the file was read names it, as text.
+    assert [unescaped(t.value) for t in at.toast] == [f"Read {name}: 4 rows"]
+    assert all("](https:" not in t.value for t in at.toast)
     upload(at, name, b"")  # an empty file: the error quotes the name
     assert len(at.error) == 1 and "evil" in at.error[0].value
     for text in [*status_labels(at), at.error[0].value]:

@@ -68,31 +68,42 @@ def _sidebar() -> state.Current:
     for path, label, icon in PAGES:
         st.page_link(path, label=label, icon=icon)
     st.divider()
+    # Streamlit deep-copies a widget's value on every rerun, and an uploaded file's
+    # copy is the whole file: once handled, the uploader is replaced by an empty one
+    # (a new key), so a 2 GB upload is not copied again on every click.
+    generation = st.session_state.get(state.UPLOADER_GENERATION, 0)
     upload = st.file_uploader(
         "Labels file or zip of image folders",
         type=UPLOAD_TYPES,
         help="CSV, TSV, TXT, JSON, JSON Lines, Parquet, Excel, or a zip of class folders.",
+        key=f"upload.{generation}",
     )
-    if upload is not None and upload.file_id != st.session_state.get(state.UPLOAD_ID):
-        st.session_state[state.UPLOAD_ID] = upload.file_id
+    if upload is not None:
         try:
             with st.status(f"Reading {md(upload.name)}…", expanded=False) as status:
-                state.load_bytes(upload.getvalue(), upload.name)
+                current = state.load_bytes(upload.getvalue(), upload.name)
                 status.update(label=f"Read {md(upload.name)}", state="complete")
+            st.session_state[state.UPLOAD_READ] = (
+                f"Read {md(upload.name)}: {current.distribution.n_rows:,} rows"
+            )
         except (bc.DatasetError, LimitsConfigError) as error:
-            st.error(md(str(error)), icon=":material/error:")
+            st.session_state[state.UPLOAD_ERROR] = md(str(error))
         except Exception:
             log.exception("Unexpected error reading an upload")
-            st.error(
+            st.session_state[state.UPLOAD_ERROR] = (
                 "This file could not be read; the details are in the server log. "
-                "Try saving it again as CSV.",
-                icon=":material/error:",
+                "Try saving it again as CSV."
             )
+        st.session_state[state.UPLOADER_GENERATION] = generation + 1
+        st.rerun()
+    if (message := st.session_state.pop(state.UPLOAD_ERROR, None)) is not None:
+        st.error(message, icon=":material/error:")
+    if (message := st.session_state.pop(state.UPLOAD_READ, None)) is not None:
+        st.toast(message, icon=":material/check_circle:")
     with st.expander("Try an example", expanded=False):
         for key, example in EXAMPLES.items():
             if st.button(example.title, key=f"example.{key}", help=example.description):
                 state.load_example(key)
-                st.session_state[state.UPLOAD_ID] = None
     current = state.get_current()
     _roles(current)
     current = state.get_current()

@@ -21,7 +21,9 @@ from balance_core.recipe import Recipe, Strategy
 from .limits import app_limits
 
 DATASET = "seesaw.dataset"
-UPLOAD_ID = "seesaw.upload_id"
+UPLOADER_GENERATION = "seesaw.uploader_generation"
+UPLOAD_ERROR = "seesaw.upload_error"
+UPLOAD_READ = "seesaw.upload_read"
 RECIPE = "seesaw.recipe"
 MAPPING = "seesaw.label_mapping"
 DEFAULT_EXAMPLE = "lung_ct"
