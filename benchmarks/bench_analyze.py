@@ -265,7 +265,7 @@ class Row:
 
     def cells(self) -> list[str]:
         # Seconds to three significant figures, so a small --rows run never prints 0.00.
-        spec = ".0f" if self.unit == "MB" else ".3g"
+        spec = ".0f" if self.unit == "MB" else "#.3g"
         if self.target is None:
             target, met = "none set", "–"
         else:
