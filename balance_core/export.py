@@ -104,8 +104,9 @@ def _may_start_like_formula(chunk: pa.Array) -> bool:
     if data_buffer is None or len(chunk) == 0:
         return False
     kind = np.int32 if pa.types.is_string(chunk.type) else np.int64
-    offsets = np.frombuffer(offsets_buffer, dtype=kind)[
-        chunk.offset : chunk.offset + len(chunk) + 1
+    # count= bounds the view: a buffer may be padded past the last offset.
+    offsets = np.frombuffer(offsets_buffer, dtype=kind, count=chunk.offset + len(chunk) + 1)[
+        chunk.offset :
     ]
     data = np.frombuffer(data_buffer, dtype=np.uint8)
     starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # non-empty cells

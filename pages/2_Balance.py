@@ -95,11 +95,13 @@ with frame.guard():
                 **widget("split"),
             )
             split = None if split == ALL_ROWS else split
-        counts = map_counts(dist.split_counts[split] if split else dist.counts, mapping)
-        if mapping and len(counts) < 2:
+        raw_counts = dist.split_counts[split] if split else dist.counts
+        counts = map_counts(raw_counts, mapping)
+        if len(counts) < 2 <= len(raw_counts):
+            # One class from the start is the engine's error below; this one is ours.
             st.info(
                 f"The label mapping leaves {len(counts)} class{'' if len(counts) == 1 else 'es'}"
-                " to balance; keep at least two in the mapping above.",
+                " to balance; keep at least two.",
                 icon=":material/info:",
             )
             st.stop()

@@ -18,6 +18,7 @@ from balance_core.export import table_csv
 from balance_core.plan import class_weights, plan_undersample
 from balance_core.recipe import run
 from ui import state
+from ui.frame import md
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("pages/1_Overview.py", "pages/2_Balance.py", "pages/3_Export.py")
@@ -235,3 +236,61 @@ def test_the_uploader_is_emptied_once_a_file_is_handled():
     assert not at.error and at.session_state[state.DATASET].name == "mine.csv"
     upload(at, "mine.csv", b"label\na\nb\nb\n")  # the same file again is read again
     assert not at.error and metric(at, "Rows") == "3"
+
+
+def test_changing_a_column_role_reanalyses_and_every_page_follows():
+    at = start()
+    csv = b"file,kind,site\n" + b"".join(
+        f"img{i}.png,{'a' if i % 4 else 'b'},{'x' if i % 2 else 'y'}\n".encode() for i in range(40)
+    )
+    upload(at, "roles.csv", csv)
+    assert at.session_state[state.DATASET].dataset.roles.label == "kind"
+    assert metric(at, "Classes") == "2"
+    label = next(s for s in at.selectbox if s.label == "Label")
+    label.set_value("site").run()
+    assert not at.exception, at.exception
+    current = at.session_state[state.DATASET]
+    assert current.dataset.roles.label == "site"
+    expected = bc.analyze(bc.read_dataset(csv, name="roles.csv").with_roles(label="site"))
+    assert current.distribution.counts == expected.distribution.counts == {"x": 20, "y": 20}
+    group = next(s for s in at.selectbox if s.label == "Group")
+    group.set_value("kind").run()
+    assert not at.exception, at.exception
+    assert at.session_state[state.DATASET].dataset.roles.group == "kind"
+    assert at.session_state[state.DATASET].dataset.roles.label == "site"
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])
+
+
+def test_a_split_with_one_class_gets_one_sentence_and_another_split_works():
+    at = start()
+    csv = (
+        b"label,split\n"
+        + b"".join(f"{'a' if i % 3 else 'b'},train\n".encode() for i in range(30))
+        + b"a,test\n" * 5
+    )
+    upload(at, "one_class_test.csv", csv)
+    at.switch_page("pages/2_Balance.py").run()
+    next(s for s in at.selectbox if s.label == "Split to balance").set_value("test").run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        md("There is only one class ('a'); balancing needs at least two.")
+    ]
+    next(s for s in at.selectbox if s.label == "Split to balance").set_value("train").run()
+    assert not at.error and not at.exception
+
+
+def test_a_mapping_that_merges_every_class_stops_the_balance_page_with_a_note():
+    at = start()
+    upload(at, "two.csv", b"label\n" + b"a\n" * 6 + b"b\n" * 2)
+    at.session_state[state.MAPPING] = {"b": "a"}
+    at.switch_page("pages/2_Balance.py").run()
+    assert not at.exception and not at.error
+    assert [i.value for i in at.info] == [
+        "The label mapping leaves 1 class to balance; keep at least two."
+    ]
+    at.session_state[state.MAPPING] = {}
+    at.run()
+    assert not at.info and not at.exception and not at.error

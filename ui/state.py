@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 
 import streamlit as st
 
@@ -37,6 +37,7 @@ class Current:
     data: bytes = field(repr=False)
     sha256: str
     analysis: bc.Analysis
+    limits: bc.Limits
     example: str | None = None
 
     @property
@@ -91,7 +92,15 @@ def _read_with_progress(sha256: str, name: str, data: bytes, limits: bc.Limits) 
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _analyze(sha256: str, name: str, roles: tuple[tuple[str, str | None], ...], _ds: bc.Dataset):
+def _analyze(
+    sha256: str,
+    name: str,
+    limits: tuple,
+    roles: tuple[tuple[str, str | None], ...],
+    _ds: bc.Dataset,
+):
+    # ``limits`` is only part of the key: the same bytes read under other limits
+    # may hold other findings.
     dataset = _ds.with_roles(**dict(roles)) if roles else _ds
     return bc.analyze(dataset)
 
@@ -106,8 +115,10 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     # ours, so a tight operator setting never breaks the first page view.
     limits = bc.DEFAULT_LIMITS if example else app_limits()
     dataset = _read_with_progress(sha256, name, data, limits)
-    analysis = _analyze(sha256, name, (), dataset)
-    current = Current(name=name, data=data, sha256=sha256, analysis=analysis, example=example)
+    analysis = _analyze(sha256, name, astuple(limits), (), dataset)
+    current = Current(
+        name=name, data=data, sha256=sha256, analysis=analysis, limits=limits, example=example
+    )
     st.session_state[DATASET] = current
     st.session_state.pop(RECIPE, None)
     st.session_state[MAPPING] = {}
@@ -130,8 +141,14 @@ def get_current() -> Current:
 def set_roles(roles: dict[str, str | None]) -> Current:
     """Re-analyse the current dataset with other column roles."""
     current = get_current()
-    base = _read(current.sha256, current.name, current.data)
-    analysis = _analyze(current.sha256, current.name, tuple(sorted(roles.items())), base)
+    base = _read(current.sha256, current.name, current.data, current.limits)
+    analysis = _analyze(
+        current.sha256,
+        current.name,
+        astuple(current.limits),
+        tuple(sorted(roles.items())),
+        base,
+    )
     updated = replace(current, analysis=analysis)
     st.session_state[DATASET] = updated
     st.session_state.pop(RECIPE, None)
