@@ -211,6 +211,34 @@ def test_bad_upload_shows_one_sentence_and_app_stays_usable(server, browser, tmp
     page.context.close()
 
 
+def test_changing_column_roles_keeps_the_columns_panel_open(server, browser):
+    page = open_page(browser, server)  # the lung example, its roles guessed
+    page.set_viewport_size({"width": 1400, "height": 1500})  # room for the dropdowns
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Columns", exact=True).click()
+    wait_idle(page)
+
+    def pick(role: str, option: str) -> None:
+        sidebar.get_by_role("combobox", name=role).click()
+        page.get_by_role("option", name=option, exact=True).click()
+        wait_idle(page)
+
+    pick("Group", "(none)")
+    # The panel stays open for the next pick...
+    assert sidebar.get_by_role("combobox", name="Label").is_visible()
+    pick("Label", "scanner")
+    # ...and every pick is analysed: three scanners, no group to spread over.
+    sidebar.get_by_test_id("stCaptionContainer").filter(
+        has_text="7,432 rows · 3 classes"
+    ).wait_for()
+    go(page, server, "Balance")
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert page.get_by_text("Spread over groups").count() == 0
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "balance_after_role_change")
+    page.context.close()
+
+
 def test_dark_theme_pages(server, browser):
     page = open_page(browser, server, dark=True)
     shot(page, "home_dark")

@@ -120,7 +120,7 @@ def _roles(current: state.Current) -> None:
     dataset = current.dataset
     columns = dataset.raw.column_names
     roles = dataset.roles
-    with st.expander("Columns", expanded=False):
+    with st.expander("Columns", expanded=False, key="sidebar.columns", on_change="rerun"):
         if roles.guessed:
             st.caption("Guessed: " + "; ".join(md(roles.reasons.get(r, r)) for r in roles.guessed))
         chosen: dict[str, str | None] = {}
