@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,89 +37,25 @@ try:  # imported as part of a package (``benchmarks.bench_analyze``)
 except ImportError:  # run as a script, or imported with benchmarks/ on sys.path
     import _common
 
-__all__ = ["CLASSES", "ROW_WIDTH", "expected_size", "main", "run_benchmark", "write_csv"]
+__all__ = ["CLASSES", "expected_size", "main", "run_benchmark", "write_csv"]
 
-# Four classes, all six letters long, so every line of the CSV has the same width.
-CLASSES = {"normal": 0.70, "benign": 0.12, "nodule": 0.10, "cancer": 0.08}
-HEADER = b"path,label\n"
+CLASSES = _common.LABEL_SHARES
 SEED = 20240601
-CHUNK_ROWS = 1_000_000
-FORMAT_VERSION = 1
-DEFAULT_OUT = Path(tempfile.gettempdir()) / "seesaw-bench"
+DEFAULT_OUT = _common.DEFAULT_OUT
 DUPLICATE_KINDS = {"duplicate_path", "conflicting_labels", "split_leakage"}
+expected_size = _common.labels_csv_size
 
 # --------------------------------------------------------------------------- input
 
 
-def _digits(rows: int) -> int:
-    return max(8, len(str(max(rows - 1, 0))))
-
-
-def row_width(rows: int) -> int:
-    """Bytes per CSV line: ``img/`` + digits + ``.jpg,`` + a six-letter label + newline."""
-    return len("img/") + _digits(rows) + len(".jpg,") + 6 + 1
-
-
-ROW_WIDTH = row_width(10_000_000)
-
-
-def expected_size(rows: int) -> int:
-    return len(HEADER) + rows * row_width(rows)
-
-
 def write_csv(path: str | os.PathLike, rows: int, *, seed: int = SEED) -> None:
-    """Write the benchmark CSV: ``rows`` distinct paths, labels drawn with the shares of
-    :data:`CLASSES` from a seeded generator, built with numpy a million lines at a time
-    (the same bytes for the same ``rows`` and ``seed``). Written to a temporary name
-    and renamed, so an interrupted run never leaves a truncated input behind."""
-    import numpy as np
-
-    digits = _digits(rows)
-    width = row_width(rows)
-    names = np.frombuffer("".join(CLASSES).encode(), dtype=np.uint8).reshape(len(CLASSES), 6)
-    shares = np.array(list(CLASSES.values()))
-    rng = np.random.default_rng(seed)
-    stem_end = 4 + digits
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as handle:
-        handle.write(HEADER)
-        for start in range(0, rows, CHUNK_ROWS):
-            n = min(CHUNK_ROWS, rows - start)
-            index = np.arange(start, start + n, dtype=np.int64)
-            lines = np.empty((n, width), dtype=np.uint8)
-            lines[:, :4] = np.frombuffer(b"img/", dtype=np.uint8)
-            for place in range(digits):
-                lines[:, stem_end - 1 - place] = ord("0") + (index // 10**place) % 10
-            lines[:, stem_end : stem_end + 5] = np.frombuffer(b".jpg,", dtype=np.uint8)
-            lines[:, stem_end + 5 : stem_end + 11] = names[rng.choice(len(names), n, p=shares)]
-            lines[:, -1] = ord("\n")
-            handle.write(lines.tobytes())
-    os.replace(partial, target)
+    """Write this benchmark's labels CSV (see ``_common.write_labels_csv``)."""
+    _common.write_labels_csv(path, rows, seed=seed)
 
 
 def dataset_csv(out: Path, rows: int) -> Path:
-    """The cached input for ``rows`` in ``out``, written (in a child process, to keep
-    this one small) when it is missing or has the wrong size."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"labels_{rows}_v{FORMAT_VERSION}.csv"
-    if not path.is_file() or path.stat().st_size != expected_size(rows):
-        code = (
-            "import sys; sys.path.insert(0, sys.argv[1]); "
-            "from bench_analyze import write_csv; write_csv(sys.argv[2], int(sys.argv[3]))"
-        )
-        here = str(Path(__file__).resolve().parent)
-        run = _common.run_measured([sys.executable, "-c", code, here, str(path), str(rows)])
-        print(f"wrote {path} ({rows:,} rows) in {run.wall:.1f} s", file=sys.stderr)
-    return path
-
-
-def _warm_page_cache(path: Path) -> None:
-    """Read the file once so that no side pays for the first read from disk."""
-    buffer = bytearray(1 << 20)
-    with path.open("rb", buffering=0) as handle:
-        while handle.readinto(buffer):
-            pass
+    """The cached input ``out/labels_<rows>_v1.csv``."""
+    return _common.cached_labels_csv(out, rows, stem="labels", seed=SEED)
 
 
 # --------------------------------------------------------------------------- jobs
@@ -364,7 +299,7 @@ def run_benchmark(rows: int, repeat: int, out: Path) -> str:
 
     Every sample is also saved to ``out/bench_analyze_<rows>.json``."""
     path = dataset_csv(out, rows)
-    _warm_page_cache(path)
+    _common.warm_page_cache(path)
     load = _common.load_average()
     samples = _measure(_jobs(path), repeat)
     table = _common.markdown_table(HEADERS, [row.cells() for row in _rows(samples)])
@@ -374,20 +309,13 @@ def run_benchmark(rows: int, repeat: int, out: Path) -> str:
     return "\n".join([table, "", *(f"- {note}" for note in notes)]) + "\n"
 
 
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> str:
     """Parse ``argv``, run the benchmark, print the report and return it."""
     parser = argparse.ArgumentParser(
         description="Time balance_core against pyarrow on a big labels CSV."
     )
-    parser.add_argument("--rows", type=_positive, default=10_000_000, help="CSV rows")
-    parser.add_argument("--repeat", type=_positive, default=3, help="runs of every job")
+    parser.add_argument("--rows", type=_common.positive, default=10_000_000, help="CSV rows")
+    parser.add_argument("--repeat", type=_common.positive, default=3, help="runs of every job")
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"input cache folder ({DEFAULT_OUT})"
     )

@@ -48,10 +48,10 @@ from pathlib import Path
 
 try:  # imported as part of a package (``benchmarks.bench_app``)
     from . import _common
-    from .bench_balance import DEFAULT_OUT, csv_bytes, dataset_csv, warm_page_cache
+    from .bench_balance import DEFAULT_OUT, csv_bytes, dataset_csv
 except ImportError:  # run as a script, or imported with benchmarks/ on sys.path
     import _common
-    from bench_balance import DEFAULT_OUT, csv_bytes, dataset_csv, warm_page_cache
+    from bench_balance import DEFAULT_OUT, csv_bytes, dataset_csv
 
 __all__ = ["main", "run_benchmark"]
 
@@ -257,7 +257,7 @@ def run_benchmark(rows: int, repeat: int, reruns: int, out: Path) -> str:
     reports[rows] = _child("reruns", str(rows), str(reruns))[0]
 
     path = dataset_csv(out, rows)
-    warm_page_cache(path)
+    _common.warm_page_cache(path)
     env = _common.child_env({"PYTHONDONTWRITEBYTECODE": "1"})
     cli = (sys.executable, "-m", "balance_core", "analyze", str(path), "--json")
     firsts, cli_runs = [], []
@@ -355,13 +355,6 @@ def run_benchmark(rows: int, repeat: int, reruns: int, out: Path) -> str:
     return "\n".join([report, "", *(f"- {note}" for note in notes)]) + "\n"
 
 
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> str:
     """Parse ``argv``, run the benchmark, print the report and return it."""
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
@@ -372,11 +365,11 @@ def main(argv: Sequence[str] | None = None) -> str:
         description="Time the app's reruns and first load under Streamlit's AppTest."
     )
     parser.add_argument(
-        "--rows", type=_positive, default=10_000_000,
+        "--rows", type=_common.positive, default=10_000_000,
         help="rows of the first-load file (fig. 5); fig. 4 uses rows/100 and rows/10",
     )  # fmt: skip
-    parser.add_argument("--repeat", type=_positive, default=3, help="first loads per side")
-    parser.add_argument("--reruns", type=_positive, default=21, help="reruns per control")
+    parser.add_argument("--repeat", type=_common.positive, default=3, help="first loads per side")
+    parser.add_argument("--reruns", type=_common.positive, default=21, help="reruns per control")
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"input cache folder ({DEFAULT_OUT})"
     )

@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,94 +57,30 @@ __all__ = [
     "write_csv",
 ]
 
-# Four classes, all six letters long, so every line of the CSV has the same width.
-CLASSES = {"normal": 0.70, "benign": 0.12, "nodule": 0.10, "cancer": 0.08}
-HEADER = b"path,label\n"
+CLASSES = _common.LABEL_SHARES
 SEED = 20240607
-CHUNK_ROWS = 1_000_000
-FORMAT_VERSION = 1
-DEFAULT_OUT = Path(tempfile.gettempdir()) / "seesaw-bench"
+DEFAULT_OUT = _common.DEFAULT_OUT
 PLAN_CLASSES = 1000
 VERSIONS = ("pyarrow", "numpy", "imbalanced-learn", "scikit-learn")
 PLAN_FUNCTIONS = ("plan_undersample", "plan_oversample", "class_weights", "compare_strategies")
+expected_size = _common.labels_csv_size
 
 # --------------------------------------------------------------------------- input
 
 
-def _digits(rows: int) -> int:
-    return max(8, len(str(max(rows - 1, 0))))
-
-
-def _row_width(rows: int) -> int:
-    """Bytes per line: ``img/`` + digits + ``.jpg,`` + a six-letter label + newline."""
-    return len("img/") + _digits(rows) + len(".jpg,") + 6 + 1
-
-
-def expected_size(rows: int) -> int:
-    return len(HEADER) + rows * _row_width(rows)
-
-
-def _chunks(rows: int, seed: int):
-    """The CSV body in blocks of lines, built with numpy (same bytes for same args)."""
-    import numpy as np
-
-    digits, width = _digits(rows), _row_width(rows)
-    names = np.frombuffer("".join(CLASSES).encode(), dtype=np.uint8).reshape(len(CLASSES), 6)
-    shares = np.array(list(CLASSES.values()))
-    rng = np.random.default_rng(seed)
-    stem_end = 4 + digits
-    for start in range(0, rows, CHUNK_ROWS):
-        n = min(CHUNK_ROWS, rows - start)
-        index = np.arange(start, start + n, dtype=np.int64)
-        lines = np.empty((n, width), dtype=np.uint8)
-        lines[:, :4] = np.frombuffer(b"img/", dtype=np.uint8)
-        for place in range(digits):
-            lines[:, stem_end - 1 - place] = ord("0") + (index // 10**place) % 10
-        lines[:, stem_end : stem_end + 5] = np.frombuffer(b".jpg,", dtype=np.uint8)
-        lines[:, stem_end + 5 : stem_end + 11] = names[rng.choice(len(names), n, p=shares)]
-        lines[:, -1] = ord("\n")
-        yield lines.tobytes()
-
-
 def csv_bytes(rows: int, *, seed: int = SEED) -> bytes:
     """The benchmark CSV in memory: ``rows`` distinct paths, four imbalanced classes."""
-    return HEADER + b"".join(_chunks(rows, seed))
+    return _common.labels_csv_bytes(rows, seed=seed)
 
 
 def write_csv(path: str | os.PathLike, rows: int, *, seed: int = SEED) -> None:
-    """Write :func:`csv_bytes` to ``path`` a block at a time, under a temporary name
-    renamed at the end, so an interrupted run never leaves a truncated input behind."""
-    target = Path(path)
-    partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as handle:
-        handle.write(HEADER)
-        for block in _chunks(rows, seed):
-            handle.write(block)
-    os.replace(partial, target)
+    """Write this benchmark's labels CSV (see ``_common.write_labels_csv``)."""
+    _common.write_labels_csv(path, rows, seed=seed)
 
 
 def dataset_csv(out: Path, rows: int) -> Path:
-    """The cached input for ``rows`` in ``out``, written in a child process (to keep
-    this one small) when it is missing or has the wrong size."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"balance_{rows}_v{FORMAT_VERSION}.csv"
-    if not path.is_file() or path.stat().st_size != expected_size(rows):
-        code = (
-            "import sys; sys.path.insert(0, sys.argv[1]); "
-            "from bench_balance import write_csv; write_csv(sys.argv[2], int(sys.argv[3]))"
-        )
-        here = str(Path(__file__).resolve().parent)
-        run = _common.run_measured([sys.executable, "-c", code, here, str(path), str(rows)])
-        print(f"wrote {path} ({rows:,} rows) in {run.wall:.1f} s", file=sys.stderr)
-    return path
-
-
-def warm_page_cache(path: Path) -> None:
-    """Read the file once so that no side pays for the first read from disk."""
-    buffer = bytearray(1 << 20)
-    with path.open("rb", buffering=0) as handle:
-        while handle.readinto(buffer):
-            pass
+    """The cached input ``out/balance_<rows>_v1.csv``."""
+    return _common.cached_labels_csv(out, rows, stem="balance", seed=SEED)
 
 
 def plan_counts(n_classes: int = PLAN_CLASSES) -> dict[str, int]:
@@ -448,7 +383,7 @@ def _notes(path: Path, rows: int, ours, theirs, cli, plans, repeat, baseline_rep
 def run_benchmark(rows: int, repeat: int, baseline_repeat: int, calls: int, out: Path) -> str:
     """Generate (or reuse) the input, measure the three figures, return the report."""
     path = dataset_csv(out, rows)
-    warm_page_cache(path)
+    _common.warm_page_cache(path)
     load = _common.load_average()
     plans = _figure_3(calls)
     ours, theirs = _figure_1(path, repeat, baseline_repeat)
@@ -460,13 +395,6 @@ def run_benchmark(rows: int, repeat: int, baseline_repeat: int, calls: int, out:
     return "\n".join([table, "", *(f"- {note}" for note in notes)]) + "\n"
 
 
-def _positive(text: str) -> int:
-    value = int(text.replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> str:
     """Parse ``argv``, run the benchmark, print the report and return it."""
     argv = list(sys.argv[1:] if argv is None else map(str, argv))
@@ -476,13 +404,15 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser = argparse.ArgumentParser(
         description="Time undersampling, the CLI and plan previews against their baselines."
     )
-    parser.add_argument("--rows", type=_positive, default=10_000_000, help="CSV rows")
-    parser.add_argument("--repeat", type=_positive, default=5, help="runs of each side")
+    parser.add_argument("--rows", type=_common.positive, default=10_000_000, help="CSV rows")
+    parser.add_argument("--repeat", type=_common.positive, default=5, help="runs of each side")
     parser.add_argument(
-        "--baseline-repeat", type=_positive, default=None,
+        "--baseline-repeat", type=_common.positive, default=None,
         help="runs of imbalanced-learn (default: --repeat, at most 3)",
     )  # fmt: skip
-    parser.add_argument("--calls", type=_positive, default=2000, help="calls per plan function")
+    parser.add_argument(
+        "--calls", type=_common.positive, default=2000, help="calls per plan function"
+    )
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help=f"input cache folder ({DEFAULT_OUT})"
     )
