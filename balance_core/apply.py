@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -185,6 +186,16 @@ def counts_for(
 # --------------------------------------------------------------------------- result
 
 
+class _Selection(NamedTuple):
+    """The input of a resampling run and the copies chosen per row."""
+
+    dataset: Dataset
+    labels: pa.Array  # after the label mapping
+    code: np.ndarray  # class index per row, -1 without a class
+    copies: np.ndarray  # output copies per row, 0 = dropped
+    mapping: LabelMapping | None
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Resampled:
     """Rows chosen by a plan.
@@ -211,24 +222,25 @@ class Resampled:
     split: str | None
     passthrough_rows: int
     classes: tuple[str, ...]
-    source: tuple = field(repr=False)  # (dataset, labels, code, copies, mapping)
+    # What the dropped table is built from, only when it is asked for.
+    selection: _Selection = field(repr=False)
 
     @cached_property
     def base(self) -> pa.Table:
-        dataset, labels, code, _, mapping = self.source
-        return _output_columns(dataset, labels, code, mapping)
+        chosen = self.selection
+        return _output_columns(chosen.dataset, chosen.labels, chosen.code, chosen.mapping)
 
     @cached_property
     def dropped_rows(self) -> np.ndarray:
-        return np.flatnonzero(self.source[3] == 0)
+        return np.flatnonzero(self.selection.copies == 0)
 
     @cached_property
     def drop_reasons(self) -> np.ndarray:
-        dataset, _, code, _, _ = self.source
-        dropped_rows = self.dropped_rows
-        unlabelled = np.asarray(pc.is_null(dataset.labels), dtype=bool)
+        # 0 undersampled, 1 no label, 2 class dropped by the mapping (DROP_REASONS).
+        chosen, dropped_rows = self.selection, self.dropped_rows
+        unlabelled = np.asarray(pc.is_null(chosen.dataset.labels), dtype=bool)
         return np.where(
-            code[dropped_rows] >= 0, 0, np.where(unlabelled[dropped_rows], 1, 2)
+            chosen.code[dropped_rows] >= 0, 0, np.where(unlabelled[dropped_rows], 1, 2)
         ).astype(np.int8)
 
     @cached_property
@@ -535,7 +547,7 @@ def _build(
         split=split,
         passthrough_rows=int(in_scope.size - np.count_nonzero(in_scope)),
         classes=classes,
-        source=(dataset, labels, code, copies, mapping),
+        selection=_Selection(dataset, labels, code, copies, mapping),
     )
 
 

@@ -412,14 +412,14 @@ def _read_directory(buffer: Any, archive: str, limits: Limits) -> _Directory:
     _check_overlaps(directory)
     total = sum(directory.size.tolist())
     if total > limits.max_total_uncompressed:
-        raise _limit_hit(
+        raise limit_error(
             f"{archive!r} declares {total:,} bytes uncompressed in total",
             "max_total_uncompressed",
             limits.max_total_uncompressed,
         )
     deepest = int(np.argmax(directory.depth))
     if directory.depth[deepest] > limits.max_path_depth:
-        raise _limit_hit(
+        raise limit_error(
             f"{archive!r} has an entry {directory.depth[deepest]} folders deep "
             f"({directory.name(deepest)!r})",
             "max_path_depth",
@@ -502,11 +502,8 @@ def _corrupt(archive: str, why: str) -> DatasetError:
     )
 
 
-_limit_hit = limit_error
-
-
 def _too_many_entries(archive: str, count: int, limits: Limits) -> DatasetError:
-    return _limit_hit(
+    return limit_error(
         f"{archive!r} lists {count:,} entries", "max_zip_entries", limits.max_zip_entries
     )
 
