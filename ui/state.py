@@ -38,6 +38,9 @@ class Current:
     sha256: str
     analysis: bc.Analysis
     limits: bc.Limits
+    # The reader's dataset, roles as guessed: other roles start from it, never from
+    # a re-read of ``data`` (the shared cache may have let it go).
+    as_read: bc.Dataset = field(repr=False)
     example: str | None = None
 
     @property
@@ -117,7 +120,13 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     dataset = _read_with_progress(sha256, name, data, limits)
     analysis = _analyze(sha256, name, astuple(limits), (), dataset)
     current = Current(
-        name=name, data=data, sha256=sha256, analysis=analysis, limits=limits, example=example
+        name=name,
+        data=data,
+        sha256=sha256,
+        analysis=analysis,
+        limits=limits,
+        as_read=dataset,
+        example=example,
     )
     st.session_state[DATASET] = current
     st.session_state.pop(RECIPE, None)
@@ -141,13 +150,12 @@ def get_current() -> Current:
 def set_roles(roles: dict[str, str | None]) -> Current:
     """Re-analyse the current dataset with other column roles."""
     current = get_current()
-    base = _read(current.sha256, current.name, current.data, current.limits)
     analysis = _analyze(
         current.sha256,
         current.name,
         astuple(current.limits),
         tuple(sorted(roles.items())),
-        base,
+        current.as_read,
     )
     updated = replace(current, analysis=analysis)
     st.session_state[DATASET] = updated
