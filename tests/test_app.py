@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from app_session import start, upload
 from streamlit.testing.v1 import AppTest
 
 import balance_core as bc
@@ -20,24 +20,11 @@ from balance_core.recipe import run
 from ui import state
 from ui.frame import md
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("pages/1_Overview.py", "pages/2_Balance.py", "pages/3_Export.py")
-
-
-def start() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.file_uploader[0].set_value((name, data, "application/octet-stream"))
-    return at.run()
 
 
 @pytest.mark.parametrize("key", list(EXAMPLES))

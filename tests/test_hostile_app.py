@@ -4,16 +4,14 @@ HTML and Plotly markup must show as text, never as links, bold or colour."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
-from pathlib import Path
 
+from app_session import start, unescaped, upload
 from hostile_corpus import BY_ID, HOSTILE_LABELS
 from streamlit.testing.v1 import AppTest
 
 from ui import state
 
-ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("app.py", "pages/1_Overview.py", "pages/2_Balance.py", "pages/3_Export.py")
 
 # Element types whose text Streamlit renders as Markdown (widget, expander and
@@ -26,22 +24,6 @@ MARKDOWN_TYPES = {
 RAW_MARKUP = ("<a href", "](javascript:", "](https:", "<b>", ":red[", "$x^2$")
 # What must never reach a Plotly figure unescaped (Plotly renders a little HTML).
 RAW_HTML = ("<a ", "<b>bold", "</a>")
-
-
-def unescaped(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def start() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.file_uploader[0].set_value((name, data, "application/octet-stream"))
-    return at.run()
 
 
 def rendered_markdown(at: AppTest) -> Iterator[str]:

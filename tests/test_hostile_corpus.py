@@ -4,13 +4,13 @@ against its exact expected outcome (see ``tests/hostile_corpus.py``)."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from app_session import start, unescaped, upload
 from hostile_corpus import BY_ID, CASES, PANDAS_NA_STRINGS, Case
 from streamlit.testing.v1 import AppTest
 
@@ -18,7 +18,6 @@ import balance_core as bc
 from balance_core.cli import main
 from ui import state
 
-ROOT = Path(__file__).resolve().parents[1]
 APP_CASES = [case for case in CASES if case.in_app]
 PAGES = ("pages/1_Overview.py", "pages/2_Balance.py", "pages/3_Export.py")
 
@@ -167,32 +166,18 @@ def test_cli_in_a_real_process_exits_2_with_one_sentence(case_id: str, tmp_path:
 # --------------------------------------------------------------------------- app
 
 
-def unescaped(text: str) -> str:
-    """Markdown backslash escapes removed, so a message reads the same whether or
-    not the page escaped it."""
-    return re.sub(r"\\(.)", r"\1", text)
-
-
 @pytest.fixture(scope="module")
 def app() -> AppTest:
     """One browser session for the whole corpus: after every upload, good or bad,
     the next one must still work."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def upload(at: AppTest, case: Case) -> AppTest:
-    at.file_uploader[0].set_value((case.filename, case.data, "application/octet-stream"))
-    return at.run()
+    return start()
 
 
 @pytest.mark.parametrize("case", APP_CASES, ids=ids(APP_CASES))
 def test_app(case: Case, app: AppTest):
     at = app.switch_page("app.py").run()
     before = at.session_state[state.DATASET]
-    upload(at, case)
+    upload(at, case.filename, case.data)
     assert not at.exception, at.exception
     errors = [unescaped(e.value) for e in at.error]
     if case.error is not None:
