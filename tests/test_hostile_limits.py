@@ -22,7 +22,7 @@ import balance_core.limits
 import ui.limits
 from balance_core.cli import main, parse_limits
 from balance_core.images import gallery_sample, thumbnails
-from balance_core.readers import imageprobe, tables
+from balance_core.readers import delimited, imageprobe
 from ui import state
 from ui.limits import LimitsConfigError, app_limits, upload_cap_bytes
 
@@ -135,7 +135,7 @@ def refuse(*_args, **_kwargs):
 def test_table_header_limits_are_checked_before_the_rows_are_parsed(
     data: bytes, limits: dict, phrase: str, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(tables.pacsv, "read_csv", refuse)
+    monkeypatch.setattr(delimited.pacsv, "read_csv", refuse)
     with pytest.raises(bc.DatasetError) as caught:
         bc.read_dataset(data, name="t.csv", limits=bc.Limits(**limits))
     assert phrase in str(caught.value)
