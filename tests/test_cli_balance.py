@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from balance_core.examples import face_antispoofing_csv, lung_ct_csv
+from balance_core.examples import defect_photos_zip, face_antispoofing_csv, lung_ct_csv
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -66,6 +66,19 @@ def test_recipe_replay_gives_identical_bytes(data: Path):
     recipe = json.loads((data / "recipe.json").read_text())
     assert recipe["seed"] == 3 and recipe["strategy"]["target"] == "ratio:1.5"
     assert recipe["input"]["sha256"] and recipe["reader"]["split"] == "split"
+
+
+@pytest.mark.parametrize("method", ["undersample", "oversample"])
+def test_a_recipe_made_on_an_image_zip_replays(data: Path, method: str):
+    (data / "defects.zip").write_bytes(defect_photos_zip())
+    first = run(
+        method, "defects.zip", "--seed", "5", "-o", "a.csv", "--recipe", "recipe.json", cwd=data
+    )
+    assert first.returncode == 0, first.stderr
+    again = run("apply", "recipe.json", "defects.zip", "-o", "b.csv", cwd=data)
+    assert again.returncode == 0, again.stderr
+    assert (data / "a.csv").read_bytes() == (data / "b.csv").read_bytes()
+    assert json.loads((data / "recipe.json").read_text())["reader"]["label"] == "label"
 
 
 def test_split_aware_default_is_train_and_other_splits_pass_through(data: Path):

@@ -809,6 +809,21 @@ def test_role_options_need_a_metadata_file():
     assert error.value.kind == "usage"
 
 
+def test_role_options_naming_the_folder_columns_are_accepted():
+    # A recipe records the roles it was made with; for a folder zip those are the
+    # reader's own columns, and replaying with them must read the same dataset.
+    data = image_zip(["train/a/1.png", "train/b/2.png", "val/a/3.png"])
+    plain = read_zip(data)
+    again = read_zip(data, **{f"{k}_col": v for k, v in plain.roles.as_dict().items()})
+    assert again.roles.as_dict() == plain.roles.as_dict() == {
+        "label": "label", "path": "path", "split": "split", "group": None
+    }  # fmt: skip
+    assert again.raw.equals(plain.raw)
+    with pytest.raises(DatasetError) as error:
+        read_zip(data, split_col="label")
+    assert error.value.kind == "usage"
+
+
 def test_metadata_findings_pass_through():
     metadata = "file,label\n1.png,caf\u00e9\n2.png,b\n".encode("cp1252")
     dataset = read_zip(metadata_zip("metadata.csv", metadata, ["1.png", "2.png"]))

@@ -248,16 +248,21 @@ def read_zip(
         image_names = directory.names.take(pa.array(images))
         layout = _folder_layout(image_names)
         metadata = _pick_metadata(directory, entries, layout.top)
-        if metadata is None and any(value is not None for value in roles_given.values()):
-            raise DatasetError(
-                "label_col, path_col, split_col and group_col name columns of a "
-                f"{'/'.join(METADATA_FILES)} file inside the zip, and {item.name!r} has none; "
-                "its labels come from the folder names.",
-                kind="usage",
-            )
         findings += _non_image_finding(directory, entries, metadata)
         if metadata is None:
             rows = _rows_from_folders(images, image_names, layout, findings)
+            # A recipe replays with the roles it was made with: the folder layout's
+            # own columns are accepted, any other column is a mistake.
+            if any(
+                value is not None and value != getattr(rows.roles, key.removesuffix("_col"))
+                for key, value in roles_given.items()
+            ):
+                raise DatasetError(
+                    "label_col, path_col, split_col and group_col name columns of a "
+                    f"{'/'.join(METADATA_FILES)} file inside the zip, and {item.name!r} has "
+                    "none; its labels come from the folder names.",
+                    kind="usage",
+                )
         else:
             meta_table = _read_metadata(buffer, directory, metadata, limits, roles_given)
             rows = _rows_from_metadata(
