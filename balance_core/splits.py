@@ -210,8 +210,8 @@ def _check_proportions(
             f"{total:g}.",
             kind="bad_parameter",
         )
-    total = sum(values)
-    return tuple((name, value / total) for name, value in zip(names, values, strict=True))
+    # Kept as given (no renormalising), so a recorded split reads back identical.
+    return tuple(zip(names, values, strict=True))
 
 
 def parse_proportions(text: str) -> tuple[tuple[str, float], ...]:
@@ -581,12 +581,19 @@ def _largest_remainder(total: int, weights: np.ndarray, tiebreak: np.ndarray) ->
 
 
 def _round_bounded(
-    target: np.ndarray, total: int, lower: np.ndarray, upper: np.ndarray, tiebreak: np.ndarray
+    target: np.ndarray,
+    total: int,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tiebreak: np.ndarray,
+    scale: np.ndarray,
 ) -> np.ndarray:
     """Whole numbers between ``lower`` and ``upper`` that add up to ``total`` (clipped to
     what the bounds allow) and lie as close to ``target`` as a common shift allows:
     ``clip(target + t, lower, upper)`` for the shift ``t`` that meets the total,
-    rounded by largest remainder."""
+    rounded so that the gaps weighted by ``scale`` (1 / the class's rows: gaps in
+    share of the class) add up to the least: the cells whose rounding up saves the
+    most, :math:`(2 f - 1) \\cdot scale`, get the extra rows."""
     lower = lower.astype(np.float64)
     upper = np.maximum(upper.astype(np.float64), lower)
     total = int(min(max(total, lower.sum()), upper.sum()))
@@ -610,11 +617,13 @@ def _round_bounded(
     left = total - int(result.sum())
     if left > 0:
         room = np.flatnonzero(result < upper)
-        pick = room[np.lexsort((tiebreak[room], -(exact[room] - result[room])))][:left]
+        saving = (2.0 * (exact[room] - result[room]) - 1.0) * scale[room]
+        pick = room[np.lexsort((tiebreak[room], -saving))][:left]
         result[pick] += 1
     elif left < 0:
         room = np.flatnonzero(result > lower)
-        pick = room[np.lexsort((tiebreak[room], exact[room] - result[room]))][:-left]
+        saving = (1.0 - 2.0 * (exact[room] - result[room])) * scale[room]
+        pick = room[np.lexsort((tiebreak[room], -saving))][:-left]
         result[pick] -= 1
     return result
 
@@ -625,6 +634,7 @@ def _apportion(
     totals: np.ndarray,
     minimum: np.ndarray,
     tiebreak: np.ndarray,
+    scale: np.ndarray,
 ) -> np.ndarray:
     """Rows of each class (``available``, length K) per split (S x K): each split's
     row total as asked by ``totals``, each cell near ``target`` and at least
@@ -638,7 +648,7 @@ def _apportion(
         later = minimum[s + 1 :].sum(axis=0)
         upper = np.maximum(left - later, 0)
         lower = np.minimum(minimum[s], upper)
-        result[s] = _round_bounded(target[s], int(totals[s]), lower, upper, tiebreak)
+        result[s] = _round_bounded(target[s], int(totals[s]), lower, upper, tiebreak, scale)
         left -= result[s]
     result[-1] = left
     return result
@@ -1335,7 +1345,8 @@ def _place_singles(
     )
     wanted = np.maximum(minimum - group_counts, 0)
     tiebreak = _keys(np.arange(n_strata), seed, _STREAM_LABEL)
-    quota = _apportion(available, target - group_counts, totals, wanted, tiebreak)
+    scale = 1.0 / np.maximum(target.sum(axis=0), 1.0)  # rows of each class
+    quota = _apportion(available, target - group_counts, totals, wanted, tiebreak, scale)
     result = np.empty(code.size, dtype=np.int64)
     if current is None:
         pool = np.arange(code.size)
