@@ -124,11 +124,16 @@ class SplitParams:
         return tuple(name for name, _ in self.proportions or ())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"format": "seesaw-split/1", "proportions": {...}, ...}``."""
+        """JSON-ready: ``{"format": "seesaw-split/1", "proportions": [{"split": "train",
+        "share": 0.8}, ...], ...}``."""
         return {
             "format": SPLIT_PARAMS_FORMAT,
             "mode": self.mode,
-            "proportions": None if self.proportions is None else dict(self.proportions),
+            # A list, not an object: the order of the splits is part of the request, and
+            # JSON writers that sort keys would lose it.
+            "proportions": None
+            if self.proportions is None
+            else [{"split": name, "share": share} for name, share in self.proportions],
             "seed": self.seed,
             "use_groups": self.use_groups,
             "min_per_class": self.min_per_class,
@@ -151,13 +156,21 @@ class SplitParams:
                 kind="bad_recipe",
             )
         proportions = payload.get("proportions")
-        if proportions is not None and not isinstance(proportions, Mapping):
+        pairs = None
+        if isinstance(proportions, Mapping):
+            pairs = tuple(proportions.items())
+        elif isinstance(proportions, list) and all(
+            isinstance(item, Mapping) and set(item) == {"split", "share"} for item in proportions
+        ):
+            pairs = tuple((item["split"], item["share"]) for item in proportions)
+        elif proportions is not None:
             raise DatasetError(
-                "The split record's proportions must map split names to shares.",
+                'The split record\'s proportions must be a list of {"split": NAME, "share": '
+                "SHARE} objects.",
                 kind="bad_recipe",
             )
         return cls(
-            proportions=None if proportions is None else tuple(proportions.items()),
+            proportions=pairs,
             seed=payload.get("seed", 0),
             use_groups=bool(payload.get("use_groups", True)),
             min_per_class=payload.get("min_per_class", 1),
@@ -853,7 +866,7 @@ class SplitResult:
                 for s, name in enumerate(self.names)
             },
             "unlabelled": {n: int(v) for n, v in zip(self.names, self.unlabelled, strict=True)},
-            "asked": dict(self.params.proportions),
+            "asked": [{"split": n, "share": v} for n, v in self.params.proportions],
             "achieved": {
                 label: {name: float(self.achieved[s, c]) for s, name in enumerate(self.names)}
                 for c, label in enumerate(self.classes)
