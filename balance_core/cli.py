@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from . import cli_checks
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="refuse an input other than the recipe's"
     )
     apply_cmd.add_argument("--limit", metavar="NAME=VALUE", action="append", default=[])
+    cli_checks.add_commands(commands)
     return parser
 
 
@@ -198,6 +200,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     stdout = stdout or sys.stdout
     try:
         args = build_parser().parse_args(argv)
+        if args.command in cli_checks.COMMANDS:
+            return cli_checks.run_command(args, stdout)  # 1 when a check fails
         if args.command == "analyze":
             dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
             result = analyze(dataset, findings=not args.no_findings)

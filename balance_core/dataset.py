@@ -40,6 +40,12 @@ class FindingKind(StrEnum):
     SINGLE_CLASS = "single_class"
     ENCODING_FALLBACK = "encoding_fallback"
     MISSING_FILE = "missing_file"
+    # Splits (balance_core.split_checks) and the check gate (balance_core.gate).
+    SPLIT_MISSING_CLASS = "split_missing_class"
+    EVAL_ONLY_CLASS = "eval_only_class"
+    SPLIT_MIX = "split_mix"
+    IMBALANCE_RATIO = "imbalance_ratio"
+    SMALL_CLASS = "small_class"
 
 
 class Severity(StrEnum):
