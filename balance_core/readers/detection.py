@@ -296,7 +296,8 @@ def _coco_dataset(
         width=np.concatenate(widths) if widths else np.zeros(0),
         height=np.concatenate(heights) if heights else np.zeros(0),
         extra={
-            "image_id": pa.array(np.concatenate(image_ids) if image_ids else np.zeros(0, np.int64))
+            "image_id": pa.array(np.concatenate(image_ids) if image_ids else np.zeros(0, np.int64)),
+            "file_name": pa.array([n for f in parsed for n in f.file_names], pa.string()),
         },
     )
     if image_names is not None:
