@@ -32,6 +32,8 @@ __all__ = ["CocoFile", "coco_boxes", "looks_like_coco", "parse_coco", "stream_of
 
 CHUNK = 65_536
 _HEAD = 1 << 16
+# Categories are looked for in this many bytes at the end of the file.
+TAIL_BYTES = 1 << 20
 
 
 def looks_like_coco(head: bytes) -> bool:
@@ -68,8 +70,18 @@ def _bad(name: str, message: str) -> DatasetError:
     )
 
 
-def parse_coco(open_stream: Callable[[], BinaryIO], name: str, limits: Limits) -> CocoFile:
+def parse_coco(
+    open_stream: Callable[[], BinaryIO],
+    name: str,
+    limits: Limits,
+    *,
+    tail: Callable[[int], bytes] | None = None,
+) -> CocoFile:
     """Parse a COCO file read from ``open_stream()`` (called once per pass).
+
+    ``tail(n)``, when the input can be read from its end, returns its last ``n``
+    bytes: ``categories`` usually come last (as in COCO's own files) and are then
+    read from there instead of parsing the whole file once more.
 
     Raises :class:`DatasetError` (kind ``bad_coco``) with one sentence for a file
     that is not COCO: not a JSON object, ``bbox`` not four numbers (or numbers
@@ -78,8 +90,10 @@ def parse_coco(open_stream: Callable[[], BinaryIO], name: str, limits: Limits) -
     """
     _check_top(open_stream, name)
     findings: list[Finding] = []
-    images = _parse_images(open_stream, name, limits)
-    categories = list(_items(open_stream, "categories.item", name))
+    images = _parse_images(_whole_list(open_stream, "images", name), name, limits)
+    categories = _list_at_end(tail, "categories")
+    if categories is None:
+        categories = _whole_list(open_stream, "categories", name)
     has_categories = bool(categories)
     category_ids, category_names = _parse_categories(categories, name)
     annotations = _parse_annotations(open_stream, name, limits, findings)
@@ -116,6 +130,44 @@ def _items(open_stream: Callable[[], BinaryIO], prefix: str, name: str):
         stream.close()
 
 
+def _list_at_end(tail: Callable[[int], bytes] | None, key: str) -> list[Any] | None:
+    """The top-level array ``key`` when it is the file's last member, read from the
+    last bytes; None when it is not there (then the caller parses the file).
+
+    A match is accepted only if ``{`` + the text from the key to the end of the
+    file is one complete JSON object: a nested key of that name would leave
+    closing brackets over, and a quote inside a string is always escaped."""
+    if tail is None:
+        return None
+    data = tail(TAIL_BYTES)
+    position = data.rfind(b'"' + key.encode() + b'"')
+    if position < 0:
+        return None
+    document = b"{" + data[position:]
+    try:
+        found = list(ijson.kvitems(io.BytesIO(document), "", use_float=True))
+    except ijson.JSONError:
+        return None
+    if len(found) != 1 or found[0][0] != key or not isinstance(found[0][1], list):
+        return None
+    return found[0][1]
+
+
+def _whole_list(open_stream: Callable[[], BinaryIO], key: str, name: str) -> list[Any]:
+    """The top-level array ``key`` (images or categories, small next to the
+    annotations), read until it ends: the rest of the file is not parsed."""
+    found = _items(open_stream, key, name)
+    try:
+        value = next(found, None)
+    finally:
+        found.close()
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(name, f"{key!r} is not a list.")
+    return value
+
+
 def _short(error: Exception) -> str:
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:200]
@@ -144,12 +196,16 @@ def _size(value: Any, what: str, name: str) -> float:
     return float(value)
 
 
-def _parse_images(open_stream, name: str, limits: Limits):
+def _parse_images(images: list[Any], name: str, limits: Limits):
+    if len(images) > limits.max_table_rows:
+        raise limit_error(
+            f"{name!r} lists {len(images):,} images", "max_table_rows", limits.max_table_rows
+        )
     ids: list[int] = []
     names: list[str] = []
     widths: list[float] = []
     heights: list[float] = []
-    for position, image in enumerate(_items(open_stream, "images.item", name)):
+    for position, image in enumerate(images):
         if not isinstance(image, dict):
             raise _bad(name, f"images[{position}] is not an object.")
         ids.append(_check_id(image.get("id"), f"the id of images[{position}]", name))
@@ -159,12 +215,6 @@ def _parse_images(open_stream, name: str, limits: Limits):
         names.append(file_name)
         widths.append(_size(image.get("width"), f"the width of image {ids[-1]}", name))
         heights.append(_size(image.get("height"), f"the height of image {ids[-1]}", name))
-        if len(ids) > limits.max_table_rows:
-            raise limit_error(
-                f"{name!r} lists more than {limits.max_table_rows:,} images",
-                "max_table_rows",
-                limits.max_table_rows,
-            )
     image_ids = np.array(ids, dtype=np.int64)
     _refuse_duplicates(image_ids, "image", name, names)
     return image_ids, names, np.array(widths, dtype=np.float64), np.array(heights, np.float64)
@@ -282,15 +332,26 @@ def _columns(chunk, offset, name, ids, image, category, bbox, area, crowd) -> No
     raw_area = [a.get("area") for a in chunk]
     area.append(_float_column(raw_area, "area", chunk, offset, name))
     crowd_values = [a.get("iscrowd", 0) for a in chunk]
-    flags = np.array([c in (1, True) for c in crowd_values], dtype=bool)
-    for position, value in enumerate(crowd_values):
-        if value not in (0, 1, True, False, None):
+    try:
+        flags = np.array(crowd_values)
+    except (ValueError, TypeError, OverflowError):
+        flags = np.array([], dtype=object)
+    if (
+        flags.shape != (len(chunk),)
+        or flags.dtype.kind not in "biu"
+        or (len(flags) and not np.isin(flags, (0, 1)).all())
+    ):
+        position = next(
+            (i for i, v in enumerate(crowd_values) if v not in (0, 1, True, False, None)), None
+        )
+        if position is not None:
             raise _bad(
                 name,
-                f"annotation {_which(chunk, offset, position)} has iscrowd {value!r}; it "
-                "must be 0 or 1.",
+                f"annotation {_which(chunk, offset, position)} has iscrowd "
+                f"{crowd_values[position]!r}; it must be 0 or 1.",
             )
-    crowd.append(flags)
+        flags = np.array([c in (1, True) for c in crowd_values], dtype=bool)
+    crowd.append(flags.astype(bool))
 
 
 def _which(chunk, offset, position) -> str:
@@ -299,8 +360,12 @@ def _which(chunk, offset, position) -> str:
 
 
 def _id_column(values: list[Any], field: str, chunk, offset, name) -> np.ndarray:
-    if all(type(v) is int for v in values):
-        array = np.array(values, dtype=np.int64) if values else np.empty(0, np.int64)
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        array = np.array([], dtype=object)
+    if array.dtype.kind in "iu" and array.shape == (len(values),):
+        array = array.astype(np.int64, copy=False)
         if len(array) and array.min() < 0:
             position = int(np.argmax(array < 0))
             raise _bad(
@@ -309,6 +374,8 @@ def _id_column(values: list[Any], field: str, chunk, offset, name) -> np.ndarray
                 f"{values[position]}; COCO ids are whole numbers >= 0.",
             )
         return array
+    if not values:
+        return np.empty(0, dtype=np.int64)
     position = next(i for i, v in enumerate(values) if type(v) is not int)
     value = values[position]
     what = "no " + field if value is None else f"{field} {value!r} ({type(value).__name__})"
@@ -319,14 +386,20 @@ def _id_column(values: list[Any], field: str, chunk, offset, name) -> np.ndarray
 
 
 def _box_column(values: list[Any], chunk, offset, name) -> np.ndarray:
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError, OverflowError):  # ragged lists
+        array = np.array([], dtype=object)
+    if array.dtype.kind in "iuf" and array.shape == (len(values), 4):
+        return array.astype(np.float64, copy=False)
+    if not values:
+        return np.empty((0, 4), dtype=np.float64)
     ok = [
         isinstance(v, list)
         and len(v) == 4
         and all(not isinstance(c, bool) and isinstance(c, (int, float)) for c in v)
         for v in values
     ]
-    if all(ok):
-        return np.array(values, dtype=np.float64).reshape(-1, 4)
     position = ok.index(False)
     value = values[position]
     which = _which(chunk, offset, position)
@@ -346,6 +419,12 @@ def _box_column(values: list[Any], chunk, offset, name) -> np.ndarray:
 
 
 def _float_column(values: list[Any], field: str, chunk, offset, name) -> np.ndarray:
+    try:
+        array = np.array(values)
+    except (ValueError, TypeError, OverflowError):
+        array = np.array([], dtype=object)
+    if array.dtype.kind in "iuf" and array.shape == (len(values),):
+        return array.astype(np.float64, copy=False)
     out = np.full(len(values), np.nan)
     for position, value in enumerate(values):
         if value is None:
@@ -379,9 +458,7 @@ def coco_boxes(
     else:
         found = np.zeros(len(parsed.ann_image), dtype=bool)
         image = np.zeros(len(parsed.ann_image), dtype=np.int64)
-    lookup = np.vectorize(lambda c: class_position.get(int(c), -1), otypes=[np.int64])
-    distinct, inverse = np.unique(parsed.ann_category, return_inverse=True)
-    class_index = (lookup(distinct)[inverse] if len(distinct) else distinct).astype(np.int32)
+    class_index = _class_index(parsed.ann_category, class_position)
     width = parsed.widths[image] if len(parsed.widths) else np.zeros(0)
     height = parsed.heights[image] if len(parsed.heights) else np.zeros(0)
     x, y, w, h = (parsed.bbox[:, k] for k in range(4))
@@ -401,6 +478,19 @@ def coco_boxes(
         source_id=parsed.ann_ids[found],
     )
     return boxes, ~found, parsed.ann_category[found][class_index[found] < 0]
+
+
+def _class_index(category: np.ndarray, class_position: dict[int, int]) -> np.ndarray:
+    """Class index of each category id (-1 where the id has no category)."""
+    largest = max(int(category.max(initial=0)), max(class_position, default=0))
+    if largest < 1 << 22:  # a lookup table; COCO ids are small
+        table = np.full(largest + 1, -1, dtype=np.int32)
+        for cid, position in class_position.items():
+            table[cid] = position
+        return table[category]
+    distinct, inverse = np.unique(category, return_inverse=True)
+    mapped = np.array([class_position.get(int(c), -1) for c in distinct], dtype=np.int32)
+    return mapped[inverse] if len(distinct) else np.zeros(0, np.int32)
 
 
 def stream_of(data: bytes) -> Callable[[], BinaryIO]:

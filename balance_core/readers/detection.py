@@ -160,8 +160,10 @@ def read_detection(
                 "folder with their images.",
                 kind="wrong_format",
             )
-        data = item.read_all()
-        parsed = coco.parse_coco(coco.stream_of(data), item.name, limits)
+        opener = (
+            coco.stream_of(item.data) if item.data is not None else lambda: item.path.open("rb")
+        )
+        parsed = coco.parse_coco(opener, item.name, limits, tail=item.tail)
         return _coco_dataset([parsed], [None], None, item, limits, [], [None])
     with open_entries(item, limits) as entries:
         found = format or _container_format(entries)
