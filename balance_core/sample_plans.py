@@ -136,15 +136,20 @@ class SampleLabels:
 
     def group_of(self) -> np.ndarray:
         """Group index per sample: its rarest class, or ``n_classes`` for no label."""
-        return np.where(self.rarest >= 0, self.rarest, self.n_classes)
+        if "group" not in self._ranks:
+            self._ranks["group"] = np.where(self.rarest >= 0, self.rarest, self.n_classes)
+        return self._ranks["group"]
 
     def group_counts(self) -> np.ndarray:
-        return np.bincount(self.group_of(), minlength=self.n_classes + 1)
+        """Samples per group (see :meth:`group_of`)."""
+        if "sizes" not in self._ranks:
+            self._ranks["sizes"] = np.bincount(self.group_of(), minlength=self.n_classes + 1)
+        return self._ranks["sizes"]
 
     def ranks(self, seed: int) -> np.ndarray:
         """Each sample's rank inside its group by SplitMix64 key of its row and
         ``seed`` (the draw order; cached per seed)."""
-        if seed not in self._ranks:
+        if ("rank", seed) not in self._ranks:
             group = self.group_of()
             keys = _splitmix(self.rows, seed, 0)
             order = np.lexsort((keys, group))
@@ -153,18 +158,22 @@ class SampleLabels:
             rank[order] = np.arange(self.n_samples) - np.repeat(
                 starts, np.diff(np.r_[starts, self.n_samples])
             )
-            self._ranks.clear()  # one seed at a time: a slider moves t, not the seed
-            self._ranks[seed] = rank
-        return self._ranks[seed]
+            # One seed at a time: a slider moves the threshold, not the seed.
+            for key in [k for k in self._ranks if isinstance(k, tuple)]:
+                del self._ranks[key]
+            self._ranks[("rank", seed)] = rank
+        return self._ranks[("rank", seed)]
 
     def counts_after(self, copies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Samples containing each class and its boxes, when sample ``i`` appears
         ``copies[i]`` times."""
         weight = copies[self.pair_sample].astype(np.float64)
         k = self.n_classes
-        samples = np.bincount(self.pair_class, weights=weight, minlength=k)
+        samples = np.rint(np.bincount(self.pair_class, weights=weight, minlength=k))
+        if not self.has_boxes:  # one "box" per (sample, label)
+            return samples.astype(np.int64), samples.astype(np.int64)
         boxes = np.bincount(self.pair_class, weights=weight * self.pair_boxes, minlength=k)
-        return np.rint(samples).astype(np.int64), np.rint(boxes).astype(np.int64)
+        return samples.astype(np.int64), np.rint(boxes).astype(np.int64)
 
 
 def sample_labels(dataset: Dataset, *, split: str | None = None) -> SampleLabels:
@@ -306,13 +315,11 @@ def _plan(method, params, labels: SampleLabels, copies, factors=None, warnings=(
     samples_after, boxes_after = labels.counts_after(copies)
     classes = labels.classes
     warnings = list(warnings)
-    grown = [
-        (samples_after[i] / labels.samples[i], c)
-        for i, c in enumerate(classes)
-        if labels.samples[i]
-    ]
-    if grown:
-        most, name = max(grown)
+    present = labels.samples > 0
+    if present.any():
+        growth = np.where(present, samples_after / np.maximum(labels.samples, 1), 0.0)
+        worst = int(np.argmax(growth))
+        most, name = float(growth[worst]), classes[worst]
         if most >= MANY_REPEATS:
             warnings.append(
                 f"The images of {name!r} appear {most:.0f} times over: the model sees the "
@@ -325,10 +332,10 @@ def _plan(method, params, labels: SampleLabels, copies, factors=None, warnings=(
         classes=classes,
         labels=labels,
         copies=copies,
-        samples_before={c: int(labels.samples[i]) for i, c in enumerate(classes)},
-        samples_after={c: int(samples_after[i]) for i, c in enumerate(classes)},
-        boxes_before={c: int(labels.boxes[i]) for i, c in enumerate(classes)},
-        boxes_after={c: int(boxes_after[i]) for i, c in enumerate(classes)},
+        samples_before=dict(zip(classes, labels.samples.tolist(), strict=True)),
+        samples_after=dict(zip(classes, samples_after.tolist(), strict=True)),
+        boxes_before=dict(zip(classes, labels.boxes.tolist(), strict=True)),
+        boxes_after=dict(zip(classes, boxes_after.tolist(), strict=True)),
         class_factors=factors or {},
         warnings=tuple(warnings),
     )
@@ -400,7 +407,7 @@ def plan_repeat_factor(
         {"threshold": float(threshold), "seed": seed},
         labels,
         copies,
-        {c: float(factors[i]) for i, c in enumerate(labels.classes)},
+        dict(zip(labels.classes, factors.tolist(), strict=True)),
     )
 
 

@@ -63,6 +63,13 @@ class CocoFile:
     findings: list[Finding]
     has_categories: bool
 
+    def release(self) -> None:
+        """Drop the annotation columns once they are turned into boxes (memory)."""
+        empty = np.zeros(0)
+        self.ann_ids = self.ann_image = self.ann_category = self.area = empty
+        self.bbox = np.zeros((0, 4))
+        self.iscrowd = np.zeros(0, dtype=bool)
+
 
 def _bad(name: str, message: str) -> DatasetError:
     return DatasetError(
@@ -459,25 +466,38 @@ def coco_boxes(
         found = np.zeros(len(parsed.ann_image), dtype=bool)
         image = np.zeros(len(parsed.ann_image), dtype=np.int64)
     class_index = _class_index(parsed.ann_category, class_position)
-    width = parsed.widths[image] if len(parsed.widths) else np.zeros(0)
-    height = parsed.heights[image] if len(parsed.heights) else np.zeros(0)
-    x, y, w, h = (parsed.bbox[:, k] for k in range(4))
-    area = np.where(np.isnan(parsed.area), w * h, parsed.area)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where((width > 0) & (height > 0), area / (width * height), np.nan)
+    everything = bool(found.all())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        return values if everything else values[found]
+
+    x, y, w, h = (np.ascontiguousarray(kept(parsed.bbox[:, k])) for k in range(4))
+    area = kept(parsed.area)
+    missing_area = np.isnan(area)
+    if missing_area.any():
+        area = np.where(missing_area, w * h, area)
+    image = kept(image)
+    share = area.copy()
+    if len(parsed.widths):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share /= parsed.widths[image] * parsed.heights[image]
+        share[~np.isfinite(share)] = np.nan
+    else:
+        share[:] = np.nan
+    index = kept(class_index)
     boxes = Boxes(
-        sample=image[found] + row_offset,
-        class_index=class_index[found],
-        x=x[found],
-        y=y[found],
-        w=w[found],
-        h=h[found],
-        area=area[found],
-        area_share=share[found],
-        iscrowd=parsed.iscrowd[found],
-        source_id=parsed.ann_ids[found],
+        sample=image + row_offset,
+        class_index=index,
+        x=x,
+        y=y,
+        w=w,
+        h=h,
+        area=area,
+        area_share=share,
+        iscrowd=kept(parsed.iscrowd),
+        source_id=kept(parsed.ann_ids),
     )
-    return boxes, ~found, parsed.ann_category[found][class_index[found] < 0]
+    return boxes, ~found, kept(parsed.ann_category)[index < 0]
 
 
 def _class_index(category: np.ndarray, class_position: dict[int, int]) -> np.ndarray:

@@ -264,8 +264,10 @@ def _coco_dataset(
         image_ids.append(file.image_ids)
         boxes, orphan, missing = coco.coco_boxes(file, position, offset)
         box_parts.append(boxes)
-        if orphan.any():
-            orphans += [f"{name}: annotation {int(a)}" for a in file.ann_ids[orphan][:1000]]
+        orphan_ids = file.ann_ids[orphan][:1000] if orphan.any() else None
+        file.release()
+        if orphan_ids is not None:
+            orphans += [f"{name}: annotation {int(a)}" for a in orphan_ids]
             if orphan.sum() > 1000:
                 orphans += [f"{name}: ..."] * int(orphan.sum() - 1000)
         if len(missing):
@@ -411,17 +413,36 @@ def _read_yolo_container(item: Input, entries: Entries, limits: Limits, probe: s
     label_names = [entries.names[i] for i in label_files]
     lines = yolo.parse_lines(texts, label_names)
     findings += lines.findings
-    row_of_file = np.array(
-        [image_by_key.get(yolo.label_key(n), -1) for n in label_names], dtype=np.int64
-    )
+    labels_only = not images
+    if labels_only:
+        # A labels-only export (the images left out to save the upload): each label
+        # file stands for its image, named by its own path.
+        row_of_file = np.arange(len(label_names), dtype=np.int64)
+        paths = list(label_names)
+        findings.append(
+            Finding(
+                kind=FindingKind.MISSING_FILE,
+                severity=Severity.INFO,
+                count=len(label_names),
+                message=(
+                    f"{item.name!r} holds label files but no images; each of the "
+                    f"{len(label_names):,} label files is counted as one image, and image "
+                    "sizes (box areas in pixels) are unknown."
+                ),
+            )
+        )
+    else:
+        row_of_file = np.array(
+            [image_by_key.get(yolo.label_key(n), -1) for n in label_names], dtype=np.int64
+        )
+        paths = [entries.names[i] for i in images]
     orphan_files = [n for n, r in zip(label_names, row_of_file, strict=True) if r < 0]
     if orphan_files:
         findings.append(missing_image_finding(orphan_files, "label file"))
     row = row_of_file[lines.file] if len(lines.file) else np.zeros(0, np.int64)
     keep = row >= 0
-    paths = [entries.names[i] for i in images]
-    width = np.full(len(images), np.nan)
-    height = np.full(len(images), np.nan)
+    width = np.full(len(paths), np.nan)
+    height = np.full(len(paths), np.nan)
     if probe == "all" and images:
         for k, result in enumerate(
             entries.probe(np.array(images), max_pixels=limits.max_image_pixels)
@@ -472,7 +493,7 @@ def _read_yolo_container(item: Input, entries: Entries, limits: Limits, probe: s
             height=height,
             extra={
                 "label_file": pa.array(
-                    _label_file_per_image(len(images), row_of_file, label_names), pa.string()
+                    _label_file_per_image(len(paths), row_of_file, label_names), pa.string()
                 )
             },
         ),
