@@ -177,6 +177,13 @@ def test_the_three_formats_give_the_same_counts():
     for unit in ("boxes", "images"):
         assert summaries[0].counts(unit) == summaries[1].counts(unit) == summaries[2].counts(unit)
     assert summaries[0].background_images == summaries[1].background_images > 0
+    dataset = read_detection(road_objects(format="yolo"))
+    background = next(
+        f for f in detection_findings(dataset) if f.kind == FindingKind.UNANNOTATED_IMAGE
+    )
+    assert background.count == summaries[0].background_images
+    table = dataset.annotations.table.column("sample").to_pylist()
+    assert not set(background.rows.tolist()) & set(table)
 
 
 def test_folder_reads_like_its_zip(tmp_path):
