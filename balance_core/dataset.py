@@ -11,15 +11,27 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DatasetError
 
 if TYPE_CHECKING:  # pandas costs 0.4 s to import; only Dataset.table needs it
     import pandas as pd
 
-__all__ = ["ColumnRoles", "Dataset", "Finding", "FindingKind", "Severity", "Source"]
+__all__ = [
+    "ANNOTATION_KINDS",
+    "Annotations",
+    "ColumnRoles",
+    "Dataset",
+    "Finding",
+    "FindingKind",
+    "Severity",
+    "Source",
+]
 
 ROLES = ("label", "path", "split", "group")
+ANNOTATION_KINDS = ("multilabel", "detection")
+"""Kinds of :class:`Annotations`: several labels per sample, or boxes that carry labels."""
 
 
 class FindingKind(StrEnum):
@@ -46,6 +58,17 @@ class FindingKind(StrEnum):
     SPLIT_MIX = "split_mix"
     IMBALANCE_RATIO = "imbalance_ratio"
     SMALL_CLASS = "small_class"
+    # Several labels or boxes per sample (balance_core.detection, balance_core.multilabel).
+    UNKNOWN_CLASS_ID = "unknown_class_id"
+    MISSING_IMAGE = "missing_image"
+    UNANNOTATED_IMAGE = "unannotated_image"
+    DEGENERATE_BOX = "degenerate_box"
+    DUPLICATE_BOX = "duplicate_box"
+    SMALL_OBJECTS = "small_objects"
+    BAD_ANNOTATION = "bad_annotation"
+    EMPTY_LABEL_SET = "empty_label_set"
+    NEVER_ALONE = "never_alone"
+    UNCERTAIN_LABELS = "uncertain_labels"
 
 
 class Severity(StrEnum):
@@ -178,6 +201,121 @@ class Source:
         return hashlib.sha256(self.content).hexdigest()
 
 
+# Columns of Annotations.table: the type each must have, and whether it is required.
+_ANNOTATION_COLUMNS: dict[str, tuple[pa.DataType, bool]] = {
+    "sample": (pa.int64(), True),
+    "class_index": (pa.int32(), True),
+    "label": (pa.string(), True),
+    "status": (pa.int8(), False),
+    "x": (pa.float64(), False),
+    "y": (pa.float64(), False),
+    "w": (pa.float64(), False),
+    "h": (pa.float64(), False),
+    "area": (pa.float64(), False),
+    "area_share": (pa.float64(), False),
+    "iscrowd": (pa.bool_(), False),
+    "source_id": (pa.int64(), False),
+}
+BOX_COLUMNS = ("x", "y", "w", "h", "area", "area_share", "iscrowd")
+POSITIVE, NEGATIVE, UNCERTAIN = 1, 0, -1
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Annotations:
+    """The labels of samples that carry several labels, or boxes that each carry one.
+
+    A long table beside :attr:`Dataset.raw`: one row per (sample, label) for
+    multi-label data, one row per box for detection. Plain Arrow columns, no Python
+    object per row, so that counting, plans, exports and a distributed engine all
+    read the same thing. A single-label dataset has no ``Annotations``; its
+    :meth:`Dataset.label_table` is the same long table with one row per sample.
+
+    Attributes
+    ----------
+    kind : {"multilabel", "detection"}
+    table : pyarrow.Table
+        Columns (types are checked):
+
+        - ``sample`` (int64): 0-based row of ``Dataset.raw`` (the image or sample).
+        - ``class_index`` (int32): position in ``classes``; -1 for a class id the
+          source gives no name for (see ``UNKNOWN_CLASS_ID`` findings).
+        - ``label`` (string): ``classes[class_index]``, null where the index is -1.
+        - ``status`` (int8, optional): 1 positive, 0 negative, -1 uncertain, as
+          CheXpert's 1 / 0 / -1 (a blank cell has no row). Without the column every
+          row is a positive.
+        - ``x``, ``y``, ``w``, ``h`` (float64, detection): the box in pixels, COCO's
+          ``[x, y, width, height]`` from the top-left corner; null where the image
+          size is unknown and the source gives normalised coordinates.
+        - ``area`` (float64, detection): box area in pixels (COCO's ``area`` when
+          given, else ``w * h``); ``area_share`` (float64): box area / image area.
+        - ``iscrowd`` (bool, detection): COCO's crowd flag.
+        - ``source_id`` (int64, optional): the annotation's id in the source (COCO
+          annotation id, YOLO line number).
+    classes : tuple of str
+        Class names in the order training code indexes them: YOLO's ``names``
+        order, COCO categories by id, indicator columns in column order, labels
+        from a separator column in sorted order.
+    class_ids : tuple of int
+        The id of each class in the source (COCO ``category_id``, YOLO class
+        index); ``range(len(classes))`` when the source has no ids.
+    uncertain : str or None
+        For labels with a status: how uncertain ones count (``"ignore"``,
+        ``"zeros"``, ``"ones"``, after Irvin et al. 2019); None otherwise.
+    """
+
+    kind: str
+    table: pa.Table
+    classes: tuple[str, ...]
+    class_ids: tuple[int, ...] = ()
+    uncertain: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ANNOTATION_KINDS:
+            raise DatasetError(
+                f"Annotations are {' or '.join(ANNOTATION_KINDS)}, not {self.kind!r}.",
+                kind="usage",
+            )
+        schema = self.table.schema
+        for column, (kind, required) in _ANNOTATION_COLUMNS.items():
+            if column not in schema.names:
+                if required:
+                    raise DatasetError(f"Annotations need a column {column!r}.", kind="usage")
+                continue
+            if schema.field(column).type != kind:
+                raise DatasetError(
+                    f"Annotation column {column!r} must be {kind}, "
+                    f"not {schema.field(column).type}.",
+                    kind="usage",
+                )
+        if not self.class_ids:
+            object.__setattr__(self, "class_ids", tuple(range(len(self.classes))))
+        if len(self.class_ids) != len(self.classes):
+            raise DatasetError("Annotations need one class id per class.", kind="usage")
+
+    @property
+    def n_annotations(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def has_boxes(self) -> bool:
+        return "w" in self.table.column_names
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.table.column_names
+
+    def positives(self) -> pa.Table:
+        """The rows that count as a positive label: every row without a status column;
+        with one, status 1, plus status -1 when uncertain labels count as ones."""
+        if not self.has_status:
+            return self.table
+        status = self.table.column("status")
+        keep = pc.equal(status, POSITIVE)
+        if self.uncertain == "ones":
+            keep = pc.or_(keep, pc.equal(status, UNCERTAIN))
+        return self.table.filter(keep)
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Dataset:
     """A labelled dataset: one row per sample.
@@ -197,6 +335,10 @@ class Dataset:
     content_key : pyarrow.Array or None
         For zipped images, one id per row shared by rows whose files have
         identical bytes (confirmed, not just the same CRC); otherwise None.
+    annotations : Annotations or None
+        For samples with several labels or with boxes: the long table of
+        (sample, label[, box]) beside ``raw``. None for one label per sample, where
+        the label column says it all (see :meth:`label_table`).
     """
 
     raw: pa.Table
@@ -204,6 +346,7 @@ class Dataset:
     source: Source
     findings: tuple[Finding, ...] = ()
     content_key: pa.Array | None = None
+    annotations: Annotations | None = None
 
     def __post_init__(self) -> None:
         names = self.raw.column_names
@@ -228,6 +371,44 @@ class Dataset:
                 "label, path, split and group.",
                 kind="role_conflict",
             )
+        if self.annotations is not None:
+            samples = self.annotations.table.column("sample")
+            if len(samples) and (
+                pc.min(samples).as_py() < 0 or pc.max(samples).as_py() >= self.raw.num_rows
+            ):
+                raise DatasetError(
+                    "Every annotation must point at a row of the dataset.", kind="usage"
+                )
+
+    @property
+    def kind(self) -> str:
+        """``"single"`` (one label per sample), ``"multilabel"`` or ``"detection"``."""
+        return "single" if self.annotations is None else self.annotations.kind
+
+    @cached_property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in class index order: sorted labels for one label per sample,
+        :attr:`Annotations.classes` otherwise."""
+        if self.annotations is not None:
+            return self.annotations.classes
+        labels = pc.unique(self.labels).drop_null()
+        return tuple(sorted(labels.to_pylist()))
+
+    def label_table(self) -> pa.Table:
+        """One row per (sample, positive label): columns ``sample`` (int64),
+        ``class_index`` (int32, into :attr:`classes`) and ``label``, plus the box
+        columns for detection. For one label per sample: one row per labelled row.
+
+        The same long table for all three kinds, so that counting is written once.
+        """
+        if self.annotations is not None:
+            return self.annotations.positives()
+        labels = self.labels.combine_chunks()
+        valid = pc.is_valid(labels)
+        rows = pc.indices_nonzero(valid).cast(pa.int64())
+        kept = labels.filter(valid)
+        index = pc.index_in(kept, value_set=pa.array(self.classes, type=pa.string()))
+        return pa.table({"sample": rows, "class_index": index.cast(pa.int32()), "label": kept})
 
     @property
     def n_rows(self) -> int:
