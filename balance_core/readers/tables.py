@@ -126,7 +126,7 @@ def read_table(
         raw, encoding, delimiter = read_delimited(item, fmt, findings, limits)
     elif fmt in ("json", "jsonl"):
         try:
-            raw, encoding = read_json(item, findings, limits)
+            raw, encoding = read_json(item, findings, limits, lines=fmt == "jsonl")
         except DatasetError as json_error:
             # Text that opens like JSON but is not JSON may be a table whose header
             # starts with "[" or "{": read it as delimited text unless told otherwise.
@@ -201,6 +201,9 @@ def detect_format(head: bytes, *, suffix: str = "") -> str:
     binary_formats = {
         b"\xd0\xcf\x11\xe0": "an old Excel .xls (or other OLE2) file; save it as .xlsx or .csv",
         b"BZh": "bzip2-compressed; decompress it first",
+        b"\x28\xb5\x2f\xfd": "zstd-compressed, not a zip or a table; decompress it (or zip the "
+        "folders with a standard zip tool)",
+        b"\x04\x22\x4d\x18": "LZ4-compressed; decompress it first",
         b"\xfd7zXZ": "xz-compressed; decompress it first",
         b"7z\xbc\xaf": "a 7-Zip archive; repack it as .zip",
         b"Rar!": "a RAR archive; repack it as .zip",
