@@ -25,7 +25,7 @@ from .excel import read_xlsx
 from .jsontable import read_json
 from .parquet import read_parquet
 from .roles import guess_roles
-from .sources import GZIP_MAGIC, InputLike, gunzip_input, open_input
+from .sources import GZIP_MAGIC, InputLike, gunzip_input, is_office_package, open_input
 from .text import SNIFF_BYTES, decode_sample
 
 __all__ = [
@@ -116,6 +116,8 @@ def read_table(
     encoding = delimiter = sheet_name = None
     other_sheets: tuple[str, ...] = ()
     uncached: dict[str, str] = {}
+    if fmt == "zip" and format is None and is_office_package(item):
+        fmt = "xlsx"  # its first part is a thumbnail, not a workbook part
     if fmt == "zip":
         raise DatasetError(
             f"{item.name!r} is a zip archive, not a table; read it with read_zip "
@@ -143,7 +145,7 @@ def read_table(
                     raise json_error from None
                 raise
     elif fmt == "parquet":
-        raw = read_parquet(item)
+        raw = read_parquet(item, limits)
     elif fmt == "xlsx":
         raw, sheet_name, other_sheets, uncached = read_xlsx(item, sheet, limits)
     else:
