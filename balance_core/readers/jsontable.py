@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..dataset import Finding
 from ..errors import DatasetError
@@ -51,6 +52,7 @@ def read_json(
         records = _json_records(text.removeprefix("\ufeff"), item.name)
         del text
         builder = _Columns(item.name, limits, item.size)
+        builder.check_shape(records)
         for record in records:
             builder.add(record)
         table = builder.table()
@@ -76,6 +78,9 @@ class _NotUtf8(Exception):
 
 
 def _read_json_lines(item: Input, limits: Limits) -> pa.Table:
+    fast = _json_lines_by_pyarrow(item, limits)
+    if fast is not None:
+        return fast
     builder = _Columns(item.name, limits, item.size)
     number = 0
     with as_stream(item) as stream:
@@ -109,6 +114,47 @@ def _read_json_lines(item: Input, limits: Limits) -> pa.Table:
     return builder.table()
 
 
+def _json_lines_by_pyarrow(item: Input, limits: Limits) -> pa.Table | None:
+    """JSON Lines read by pyarrow's multi-threaded JSON reader, when its result is
+    exactly what the line-by-line reader would give: every column text, true/false
+    or whole numbers (whose text is their value as written), nothing nested. Any
+    other file, and any file pyarrow refuses (duplicate keys, lone surrogates,
+    syntax), is left to the line-by-line reader, which says what is wrong."""
+    import pyarrow.json as pajson
+
+    source: Any = pa.BufferReader(item.data) if item.data is not None else pa.OSFile(str(item.path))
+    try:
+        with source:
+            table = pajson.read_json(source, read_options=pajson.ReadOptions(block_size=1 << 24))
+    except (pa.ArrowException, OSError):
+        return None
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            # An empty string is a missing cell, as everywhere else.
+            column = pc.if_else(pc.equal(column, ""), pa.scalar(None, kind), column)
+        elif pa.types.is_boolean(kind) or pa.types.is_null(kind):
+            pass
+        elif pa.types.is_integer(kind):
+            if pc.any(pc.equal(column, 0)).as_py():
+                return None  # "-0" and "0" differ as text
+        else:
+            return None  # floats (1.50 != 1.5), lists and objects: kept as written below
+        columns.append(column.cast(pa.string()))
+    if table.num_columns > limits.max_table_columns:
+        raise columns_limit(table.num_columns, item.name, limits)
+    if table.num_rows > limits.max_table_rows:
+        raise limit_error(
+            f"{item.name!r} has {table.num_rows:,} rows", "max_table_rows", limits.max_table_rows
+        )
+    if table.num_rows == 0 or table.num_columns == 0:
+        return None  # the line-by-line reader words these
+    if table.num_rows * table.num_columns > max(JSON_CELLS_FLOOR, JSON_CELLS_PER_BYTE * item.size):
+        return None
+    return pa.table(columns, names=table.column_names).combine_chunks()
+
+
 class _Columns:
     """A table of strings built row by row, checked as it grows: columns, rows and
     sparseness against the limits, keys and cells that are not text (lone
@@ -135,6 +181,8 @@ class _Columns:
         for key, values in self.pending.items():
             values.append(_json_cell(record.get(key)))
         self.rows += 1
+        if self.rows * len(self.pending) > self.max_cells:
+            self._check_sparse(len(self.pending), at_least=True)
         if self.rows > self.limits.max_table_rows:
             raise limit_error(
                 f"{self.name!r} has more than {self.limits.max_table_rows:,} rows",
@@ -145,6 +193,18 @@ class _Columns:
             self._check_sparse(len(self.pending))
             self._flush()
 
+    def check_shape(self, records: list[Any]) -> None:
+        """For records parsed whole: their keys, counted before a cell is built, so a
+        sparse table is refused at once with its full size."""
+        keys: dict[str, None] = {}
+        for record in records:
+            if not isinstance(record, dict):
+                return  # add() names the row
+            keys.update(dict.fromkeys(record))
+            if len(keys) > self.limits.max_table_columns:
+                raise columns_limit(len(keys), self.name, self.limits)
+        self._check_sparse(len(keys), rows=len(records))
+
     def _new_column(self, key: str) -> None:
         if len(self.pending) + 1 > self.limits.max_table_columns:
             raise columns_limit(len(self.pending) + 1, self.name, self.limits)
@@ -154,14 +214,16 @@ class _Columns:
                 f"({_escaped(key)}), which is not text; fix the key and upload again.",
                 kind="bad_json_text",
             )
-        self._check_sparse(len(self.pending) + 1)
+        self._check_sparse(len(self.pending) + 1, at_least=True)
         self.pending[key] = [None] * (self.rows - self.flushed)
         self.chunks[key] = [pa.nulls(self.flushed, pa.string())] if self.flushed else []
 
-    def _check_sparse(self, columns: int) -> None:
-        if max(self.rows, 1) * columns > self.max_cells:
+    def _check_sparse(self, columns: int, *, at_least: bool = False, rows: int = 0) -> None:
+        rows = rows or self.rows
+        if max(rows, 1) * columns > self.max_cells:
+            more = "at least " if at_least else ""
             raise DatasetError(
-                f"{self.name!r} would be a table of {self.rows:,} rows by {columns:,} "
+                f"{self.name!r} would be a table of {more}{rows:,} rows by {columns:,} "
                 "columns, nearly all empty, because its objects have different keys; give "
                 "every object the same few keys.",
                 kind="sparse_json",
