@@ -18,7 +18,7 @@ from balance_core.export import (
 from balance_core.recipe import run
 from ui import frame, state
 
-current = frame.page("Export", ":material/download:")
+current = frame.page("Export")
 st.title("Export")
 
 
