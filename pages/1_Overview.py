@@ -9,7 +9,7 @@ import streamlit as st
 from balance_core import FindingKind
 from balance_core.charts import seesaw_chart, split_chart
 from balance_core.images import gallery_sample, image_properties, thumbnails
-from ui import frame, state
+from ui import columns, frame, state
 
 GALLERY_PER_CLASS = 6
 GALLERY_CLASSES = 12
@@ -23,6 +23,7 @@ def cached_thumbnails(sha256: str, paths: tuple[str, ...], _data: bytes) -> list
 
 current = frame.page("Overview")
 st.title("Overview")
+current = columns.panel(current)
 
 with frame.guard():
     dist = current.distribution

@@ -10,7 +10,7 @@ from balance_core.charts import before_after_chart, weights_chart
 from balance_core.plan import WEIGHT_METHODS, compare_strategies
 from balance_core.recipe import Recipe, Strategy, run_counts
 from balance_core.stats import format_ratio
-from ui import frame, state
+from ui import columns, frame, state
 
 STRATEGIES = {
     "undersample": "Undersample",
@@ -35,6 +35,7 @@ NONE = "(none)"
 
 current = frame.page("Balance")
 st.title("Balance")
+current = columns.panel(current)
 
 with frame.guard():
     dist = current.distribution

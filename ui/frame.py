@@ -112,8 +112,6 @@ def _sidebar() -> state.Current:
             if st.button(example.title, key=f"example.{key}", help=example.description):
                 state.load_example(key)
     current = state.get_current()
-    _roles(current)
-    current = state.get_current()
     dist = current.distribution
     st.caption(
         f"**{md(current.name)}** · {_size(len(current.data))} · "
@@ -121,32 +119,6 @@ def _sidebar() -> state.Current:
         + (" · example" if current.example else "")
     )
     return current
-
-
-def _roles(current: state.Current) -> None:
-    dataset = current.dataset
-    columns = dataset.raw.column_names
-    roles = dataset.roles
-    with st.expander("Columns", expanded=False, key="sidebar.columns", on_change="rerun"):
-        if roles.guessed:
-            st.caption("Guessed: " + "; ".join(md(roles.reasons.get(r, r)) for r in roles.guessed))
-        chosen: dict[str, str | None] = {}
-        for role in ("label", "path", "split", "group"):
-            options = columns if role == "label" else [NONE, *columns]
-            value = getattr(roles, role) or NONE
-            picked = st.selectbox(
-                role.capitalize(),
-                options,
-                index=options.index(value) if value in options else 0,
-                key=f"role.{role}.{current.sha256[:12]}",
-            )
-            chosen[role] = None if picked == NONE else picked
-        if chosen != roles.as_dict():
-            try:
-                state.set_roles(chosen)
-                st.rerun()
-            except bc.DatasetError as error:
-                st.error(md(str(error)), icon=":material/error:")
 
 
 def _size(n: int) -> str:

@@ -26,6 +26,7 @@ UPLOAD_ERROR = "seesaw.upload_error"
 UPLOAD_READ = "seesaw.upload_read"
 RECIPE = "seesaw.recipe"
 MAPPING = "seesaw.label_mapping"
+COLUMNS_SEEN = "seesaw.columns_seen"
 DEFAULT_EXAMPLE = "lung_ct"
 
 
@@ -147,11 +148,32 @@ def get_current() -> Current:
     return current
 
 
+def _analysis_key(current: Current) -> str:
+    # Two sheets of one workbook share the bytes' SHA-256 but not their analyses.
+    sheet = current.as_read.source.sheet
+    return current.sha256 if sheet is None else f"{current.sha256}#sheet={sheet}"
+
+
+def set_sheet(sheet: str) -> Current:
+    """Read another worksheet of the current workbook (roles guessed anew).
+
+    Raises DatasetError when that sheet cannot be used; the current sheet then stays."""
+    current = get_current()
+    dataset = bc.read_dataset(current.data, name=current.name, sheet=sheet, limits=current.limits)
+    updated = replace(current, as_read=dataset)
+    analysis = _analyze(_analysis_key(updated), current.name, astuple(current.limits), (), dataset)
+    updated = replace(updated, analysis=analysis)
+    st.session_state[DATASET] = updated
+    st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return updated
+
+
 def set_roles(roles: dict[str, str | None]) -> Current:
     """Re-analyse the current dataset with other column roles."""
     current = get_current()
     analysis = _analyze(
-        current.sha256,
+        _analysis_key(current),
         current.name,
         astuple(current.limits),
         tuple(sorted(roles.items())),
@@ -182,3 +204,22 @@ def get_recipe() -> Recipe:
 
 def set_recipe(recipe: Recipe) -> None:
     st.session_state[RECIPE] = recipe
+
+
+def export_recipe(current: Current) -> Recipe:
+    """The recipe to export: the Balance page's choice (a default until then) with the
+    reader settings, input fingerprint and label mapping of the data as it is now, so
+    a role picked in the sidebar or a mapping changed after the Balance page was last
+    seen is what the download and the replay command both use."""
+    dataset = current.dataset
+    return replace(
+        get_recipe(),
+        label_mapping=label_mapping(),
+        reader={**dataset.roles.as_dict(), "sheet": dataset.source.sheet},
+        input={
+            "name": current.name,
+            "format": dataset.source.format,
+            "size_bytes": len(current.data),
+            "sha256": current.sha256,
+        },
+    )
