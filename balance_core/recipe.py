@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from ._version import __version__
 from .apply import Resampled, counts_for, default_split, resample, sample_weights
 from .budget import check_output, estimate_output
@@ -406,6 +408,20 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
         mapping=mapping,
     )
     return replace(outcome, resampled=resampled)
+
+
+def _check_stratify(dataset: Dataset, column: str | None) -> None:
+    """A column to stratify by holds values that can be told apart: not lists or
+    structs (Parquet's nested columns), which no grouping kernel takes."""
+    if column is None or column not in dataset.raw.column_names:
+        return  # a missing column is apply's to report, with the columns there are
+    kind = dataset.raw.schema.field(column).type
+    if pa.types.is_nested(kind) or pa.types.is_union(kind):
+        raise DatasetError(
+            f"The column {column!r} holds {kind} values (lists or records), which "
+            "cannot be strata; pick a column of text or numbers to stratify by.",
+            kind="nested_column",
+        )
 
 
 def per_sample_weights(outcome: Outcome, dataset: Dataset):

@@ -16,7 +16,7 @@ from balance_core.examples import EXAMPLES
 from . import state
 from .limits import LimitsConfigError
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip", "gz"]
 NONE = "(none)"
 log = logging.getLogger("seesaw")
 
