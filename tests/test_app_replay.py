@@ -32,7 +32,7 @@ def served(monkeypatch):
 
     def spy_add(
         self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False
-    ):  # noqa: E501
+    ):
         url = add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
         seen[url] = path_or_data
         return url
