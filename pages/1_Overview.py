@@ -21,7 +21,7 @@ def cached_thumbnails(sha256: str, paths: tuple[str, ...], _data: bytes) -> list
     return thumbnails(_data, list(paths), size=128)
 
 
-current = frame.page("Overview", ":material/bar_chart:")
+current = frame.page("Overview")
 st.title("Overview")
 current = columns.panel(current)
 

@@ -33,7 +33,7 @@ HINTS = {
 ALL_ROWS = "(all rows)"
 NONE = "(none)"
 
-current = frame.page("Balance", ":material/balance:")
+current = frame.page("Balance")
 st.title("Balance")
 current = columns.panel(current)
 

@@ -18,7 +18,7 @@ from balance_core.export import (
 from balance_core.recipe import run
 from ui import columns, frame, state, strategies
 
-current = frame.page("Export", ":material/download:")
+current = frame.page("Export")
 st.title("Export")
 current = columns.panel(current)
 

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
@@ -30,9 +31,15 @@ def md(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
-def page(title: str, icon: str = ":material/balance:") -> state.Current:
+# A local SVG file is inlined by Streamlit as a data: URL. A ":material/...:" page icon
+# would make the browser fetch the favicon from fonts.gstatic.com on every page (issue 10,
+# item 14): no request may leave the machine.
+PAGE_ICON = Path(__file__).resolve().parents[1] / "static" / "seesaw.svg"
+
+
+def page(title: str) -> state.Current:
     """Set up a page: config, sidebar; returns the current dataset."""
-    st.set_page_config(page_title=f"{title} · Seesaw", page_icon=icon, layout="wide")
+    st.set_page_config(page_title=f"{title} · Seesaw", page_icon=PAGE_ICON, layout="wide")
     with st.sidebar:
         return _sidebar()
 

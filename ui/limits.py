@@ -15,7 +15,8 @@ numbers except ``max_compression_ratio``. Without the file (or without a key) th
 library's default applies, except ``max_input_bytes``, which defaults to
 Streamlit's ``server.maxUploadSize`` (2048 MB in ``.streamlit/config.toml``):
 Streamlit refuses larger uploads before Seesaw sees them, so a larger value has
-no effect unless ``server.maxUploadSize`` is raised too.
+no effect unless ``server.maxUploadSize`` is raised too, and ``max_output_bytes``,
+which defaults to :data:`APP_MAX_OUTPUT_BYTES` (4 GiB: downloads are built in memory).
 
 The file is read on every call, so a change applies to the next upload of new
 content (content already read stays cached until the server restarts). A file
@@ -31,14 +32,26 @@ import tomllib
 from pathlib import Path
 
 from balance_core import DEFAULT_LIMITS, Limits
+from balance_core.limits import FLOAT_LIMITS
 
-__all__ = ["CONFIG_FILE", "LimitsConfigError", "app_limits", "upload_cap_bytes"]
+__all__ = [
+    "APP_MAX_OUTPUT_BYTES",
+    "CONFIG_FILE",
+    "LimitsConfigError",
+    "app_limits",
+    "upload_cap_bytes",
+]
+
+APP_MAX_OUTPUT_BYTES = 4 * 1024**3
+"""The app's default ``max_output_bytes``: downloads are built in the server's memory,
+so a plan asking for a larger manifest or balanced zip is refused with a sentence
+(the CLI streams to disk and keeps the library's 64 GiB)."""
 
 CONFIG_FILE = Path(__file__).resolve().parents[1] / ".streamlit" / "seesaw.toml"
 """Where the app looks for ``[limits]``: beside ``.streamlit/config.toml``."""
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Limits)}
-_FLOAT_FIELDS = {"max_compression_ratio"}
+_FLOAT_FIELDS = FLOAT_LIMITS
 
 
 class LimitsConfigError(ValueError):
@@ -65,7 +78,8 @@ def app_limits(path: Path | None = None) -> Limits:
     -------
     Limits
         The library's defaults with ``max_input_bytes`` set to Streamlit's upload
-        cap, then the ``[limits]`` table's values.
+        cap and ``max_output_bytes`` to :data:`APP_MAX_OUTPUT_BYTES`, then the
+        ``[limits]`` table's values.
 
     Raises
     ------
@@ -74,7 +88,9 @@ def app_limits(path: Path | None = None) -> Limits:
         not a number above 0 (or not whole where a whole number is needed).
     """
     path = CONFIG_FILE if path is None else Path(path)
-    limits = dataclasses.replace(DEFAULT_LIMITS, max_input_bytes=upload_cap_bytes())
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS, max_input_bytes=upload_cap_bytes(), max_output_bytes=APP_MAX_OUTPUT_BYTES
+    )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
