@@ -207,7 +207,7 @@ with frame.guard():
             input={
                 "name": current.name,
                 "format": dataset.source.format,
-                "size_bytes": len(current.data),
+                "size_bytes": current.size,
                 "sha256": current.sha256,
             },
         )

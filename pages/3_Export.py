@@ -9,36 +9,22 @@ from pathlib import PurePath
 import streamlit as st
 
 from balance_core.export import (
-    balanced_zip,
     snippets,
     table_csv,
     table_parquet,
     weights_json,
 )
-from balance_core.recipe import run
 from ui import frame, state
 
 current = frame.page("Export", ":material/download:")
 st.title("Export")
 
 
-@st.cache_resource(show_spinner="Choosing the rows…", max_entries=8)
-def outcome_for(sha256: str, recipe_json: bytes, roles: tuple, _recipe, _dataset):
-    # Keyed by the data's fingerprint, its roles and the recipe's bytes: the same choice
-    # on the same data is computed once and shared by every download button.
-    return run(_recipe, _dataset)
-
-
 with frame.guard():
     dataset = current.dataset
     recipe = state.get_recipe()
-    outcome = outcome_for(
-        current.sha256,
-        recipe.to_json(),
-        tuple(sorted(dataset.roles.as_dict().items())),
-        recipe,
-        dataset,
-    )
+    with st.spinner("Choosing the rows…"):
+        outcome = state.outcome(current, recipe)
     stem = PurePath(current.name).stem or "dataset"
     strategy = recipe.strategy
     where = f" of split {outcome.split!r}" if outcome.split else ""
@@ -106,7 +92,7 @@ with frame.guard():
         if dataset.source.format == "zip":
             st.download_button(
                 "Balanced zip of images",
-                data=lambda: balanced_zip(current.data, resampled.manifest),
+                data=lambda: state.balanced_zip_bytes(current, resampled.manifest),
                 file_name=f"{stem}_balanced.zip",
                 mime="application/zip",
                 on_click="ignore",
