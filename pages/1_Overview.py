@@ -9,14 +9,15 @@ import streamlit as st
 from balance_core import FindingKind
 from balance_core.charts import seesaw_chart, split_chart
 from balance_core.images import gallery_sample, image_properties
-from ui import frame, state
+from ui import columns, frame, state
 
 GALLERY_PER_CLASS = 6
 GALLERY_CLASSES = 12
 
 
-current = frame.page("Overview", ":material/bar_chart:")
+current = frame.page("Overview")
 st.title("Overview")
+current = columns.panel(current)
 
 with frame.guard():
     dist = current.distribution

@@ -16,9 +16,11 @@ from balance_core.images import thumbnails
 from balance_core.zip_export import balanced_zip
 
 
-def read_and_analyze(path: Path, name: str, limits: bc.Limits, *, progress=None) -> bc.Analysis:
+def read_and_analyze(
+    path: Path, name: str, limits: bc.Limits, sheet: str | None = None, *, progress=None
+) -> bc.Analysis:
     """Read the file at ``path`` as ``name`` under ``limits`` and analyse it."""
-    dataset = bc.read_dataset(path, name=name, progress=progress, limits=limits)
+    dataset = bc.read_dataset(path, name=name, progress=progress, limits=limits, sheet=sheet)
     return bc.analyze(dataset)
 
 

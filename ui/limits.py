@@ -32,8 +32,10 @@ import tomllib
 from pathlib import Path
 
 from balance_core import DEFAULT_LIMITS, Limits
+from balance_core.limits import FLOAT_LIMITS
 
 __all__ = [
+    "APP_MAX_OUTPUT_BYTES",
     "CONFIG_FILE",
     "DEFAULT_SERVER_BUDGET",
     "LimitsConfigError",
@@ -43,6 +45,11 @@ __all__ = [
     "server_budget",
     "upload_cap_bytes",
 ]
+
+APP_MAX_OUTPUT_BYTES = 4 * 1024**3
+"""The app's default ``max_output_bytes``: downloads are built in the server's memory,
+so a plan asking for a larger manifest or balanced zip is refused with a sentence
+(the CLI streams to disk and keeps the library's 64 GiB)."""
 
 CONFIG_FILE = Path(__file__).resolve().parents[1] / ".streamlit" / "seesaw.toml"
 """Where the app looks for ``[limits]``: beside ``.streamlit/config.toml``."""
@@ -88,7 +95,7 @@ def config_file() -> Path:
 
 
 _FIELDS = {field.name: field for field in dataclasses.fields(Limits)}
-_FLOAT_FIELDS = {"max_compression_ratio"}
+_FLOAT_FIELDS = FLOAT_LIMITS
 
 
 class LimitsConfigError(ValueError):
@@ -115,7 +122,8 @@ def app_limits(path: Path | None = None) -> Limits:
     -------
     Limits
         The library's defaults with ``max_input_bytes`` set to Streamlit's upload
-        cap, then the ``[limits]`` table's values.
+        cap and ``max_output_bytes`` to :data:`APP_MAX_OUTPUT_BYTES`, then the
+        ``[limits]`` table's values.
 
     Raises
     ------
@@ -124,7 +132,9 @@ def app_limits(path: Path | None = None) -> Limits:
         not a number above 0 (or not whole where a whole number is needed).
     """
     path = config_file() if path is None else Path(path)
-    limits = dataclasses.replace(DEFAULT_LIMITS, max_input_bytes=upload_cap_bytes())
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS, max_input_bytes=upload_cap_bytes(), max_output_bytes=APP_MAX_OUTPUT_BYTES
+    )
     table = _table(path, "limits")
     changes: dict[str, int | float] = {}
     for name, value in table.items():

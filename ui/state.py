@@ -27,13 +27,15 @@ from typing import BinaryIO
 import streamlit as st
 
 import balance_core as bc
+from balance_core.budget import check_output, entry_sizes, estimate_output
 from balance_core.examples import EXAMPLES
+from balance_core.plan import SamplingPlan
 from balance_core.recipe import Outcome, Recipe, Strategy, run
 
 from . import jobs
 from .cache import ByteCache, nbytes
 from .limits import app_limits, server_budget
-from .worker import Budget, run_job
+from .worker import Budget, run_job, warm_up
 
 DATASET = "seesaw.dataset"
 UPLOADER_GENERATION = "seesaw.uploader_generation"
@@ -41,6 +43,7 @@ UPLOAD_ERROR = "seesaw.upload_error"
 UPLOAD_READ = "seesaw.upload_read"
 RECIPE = "seesaw.recipe"
 MAPPING = "seesaw.label_mapping"
+COLUMNS_SEEN = "seesaw.columns_seen"
 DEFAULT_EXAMPLE = "lung_ct"
 CHUNK = 8 * 1024 * 1024
 log = logging.getLogger("seesaw")
@@ -80,6 +83,7 @@ def _spool(stream: BinaryIO) -> tuple[Spool, str, int]:
 # --- the shared cache and sessions' pins -------------------------------------------
 
 CACHE = ByteCache(server_budget().cache_mb * 1024**2)
+warm_up()
 
 
 @dataclass(frozen=True)
@@ -118,16 +122,19 @@ class Current:
     limits: bc.Limits
     roles: tuple[tuple[str, str | None], ...] = ()
     example: str | None = None
-    # Zips only: the entries thumbnails and the balanced zip read.
+    # The worksheet asked for (None: the reader's pick).
+    sheet: str | None = None
+    # Zips and workbooks of several sheets only: what thumbnails, the balanced zip and
+    # another sheet read.
     spool: Spool | None = field(default=None, repr=False)
 
     @property
     def read_key(self) -> tuple:
-        return ("analysis", self.sha256, self.name, astuple(self.limits), ())
+        return _key(self.sha256, self.name, self.limits, self.sheet)
 
     @property
     def key(self) -> tuple:
-        return ("analysis", self.sha256, self.name, astuple(self.limits), self.roles)
+        return (*self.read_key, self.roles)
 
     @property
     def analysis(self) -> bc.Analysis:
@@ -159,6 +166,11 @@ class Current:
     @property
     def source_path(self) -> Path | None:
         return None if self.spool is None else self.spool.path
+
+
+def _key(sha256: str, name: str, limits: bc.Limits, sheet: str | None) -> tuple:
+    # Two sheets of one workbook share the bytes' SHA-256 but not their analyses.
+    return ("analysis", sha256, name, astuple(limits), sheet)
 
 
 def _reanalyze(current: Current) -> bc.Analysis:
@@ -196,16 +208,24 @@ def _progress_bar():
 
 
 def _make_current(
-    spool: Spool, sha256: str, size: int, name: str, limits: bc.Limits, analysis, example
+    spool: Spool,
+    sha256: str,
+    size: int,
+    name: str,
+    limits: bc.Limits,
+    analysis,
+    example,
+    sheet: str | None = None,
 ) -> Current:
-    is_zip = analysis.dataset.source.format == "zip"
+    source = analysis.dataset.source
     current = Current(
         name=name,
         sha256=sha256,
         size=size,
         limits=limits,
         example=example,
-        spool=spool if is_zip else None,
+        sheet=sheet,
+        spool=spool if source.format == "zip" or source.other_sheets else None,
     )
     _set_current(current)
     return current
@@ -222,16 +242,24 @@ def _set_current(current: Current) -> None:
     st.session_state[DATASET] = current
 
 
-def _read(spool: Spool, sha256: str, name: str, limits: bc.Limits, *, trusted: bool):
+def _read(
+    spool: Spool,
+    sha256: str,
+    name: str,
+    limits: bc.Limits,
+    *,
+    trusted: bool,
+    sheet: str | None = None,
+):
     """Read and analyse once per distinct content: in a worker for uploads, here for
     the bundled examples. Keyed by the SHA-256 with the file name (it picks the reader
-    and appears in findings, so nobody sees another uploader's file name) and the
-    limits read under."""
-    key = ("analysis", sha256, name, astuple(limits), ())
+    and appears in findings, so nobody sees another uploader's file name), the limits
+    read under and the sheet."""
+    key = _key(sha256, name, limits, sheet)
 
     def build() -> bc.Analysis:
         if trusted:
-            dataset = bc.read_dataset(spool.path, name=name, limits=limits)
+            dataset = bc.read_dataset(spool.path, name=name, limits=limits, sheet=sheet)
             return bc.analyze(dataset)
         bar, progress = _progress_bar()
         try:
@@ -240,6 +268,7 @@ def _read(spool: Spool, sha256: str, name: str, limits: bc.Limits, *, trusted: b
                 spool.path,
                 name,
                 limits,
+                sheet,
                 budget=_budget(),
                 what=f"Reading {name!r}",
                 progress=progress,
@@ -316,6 +345,28 @@ def get_current() -> Current:
     return load_example(DEFAULT_EXAMPLE)
 
 
+def set_sheet(sheet: str) -> Current:
+    """Read another worksheet of the current workbook (roles guessed anew).
+
+    Raises DatasetError when that sheet cannot be used; the current sheet then stays."""
+    current = get_current()
+    if current.spool is None:
+        raise bc.DatasetError("This file has one sheet; there is no other to read.", kind="usage")
+    _read(
+        current.spool,
+        current.sha256,
+        current.name,
+        current.limits,
+        trusted=current.example is not None,
+        sheet=sheet,
+    )
+    updated = replace(current, sheet=sheet, roles=())
+    _set_current(updated)
+    st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return updated
+
+
 def set_roles(roles: dict[str, str | None]) -> Current:
     """Re-analyse the current dataset with other column roles."""
     current = get_current()
@@ -347,18 +398,69 @@ def set_recipe(recipe: Recipe) -> None:
     st.session_state[RECIPE] = recipe
 
 
+def export_recipe(current: Current) -> Recipe:
+    """The recipe to export: the Balance page's choice (a default until then) with the
+    reader settings, input fingerprint and label mapping of the data as it is now, so
+    a role picked in the sidebar or a mapping changed after the Balance page was last
+    seen is what the download and the replay command both use."""
+    dataset = current.dataset
+    return replace(
+        get_recipe(),
+        label_mapping=label_mapping(),
+        reader={**dataset.roles.as_dict(), "sheet": dataset.source.sheet},
+        input={
+            "name": current.name,
+            "format": dataset.source.format,
+            "size_bytes": current.size,
+            "sha256": current.sha256,
+        },
+    )
+
+
 # --- heavy outputs -----------------------------------------------------------------
+
+
+def output_limits(current: Current) -> bc.Limits:
+    """The limits outputs are checked against: the app's output limits (from
+    ``.streamlit/seesaw.toml``) for every dataset, the bundled examples included."""
+    configured = app_limits()
+    return replace(
+        current.limits,
+        max_output_rows=configured.max_output_rows,
+        max_output_bytes=configured.max_output_bytes,
+    )
+
+
+def output_refusal(current: Current, plan: SamplingPlan, *, kind: str = "manifest") -> str | None:
+    """The sentence refusing ``plan``'s output (None when within the output limits),
+    from counts and the zip's declared sizes only: no row is chosen."""
+    dataset = current.dataset
+    sizes = None
+    if kind == "zip":
+        sizes = CACHE.get_or_build(
+            ("entry_sizes", current.key), lambda: entry_sizes(dataset), pin=_owner()
+        )
+    estimate = estimate_output(plan, dataset=dataset, kind=kind, sizes=sizes)
+    what = "The balanced zip" if kind == "zip" else "The balanced manifest"
+    try:
+        check_output(estimate, limits=output_limits(current), what=what)
+    except bc.DatasetError as error:
+        return str(error)
+    return None
 
 
 def outcome(current: Current, recipe: Recipe) -> Outcome:
     """The recipe carried out on the current rows, shared by every download button
-    and cached by the data's fingerprint, its roles and the recipe's bytes."""
+    and cached by the data's fingerprint, its roles and the recipe's bytes. A plan
+    over the output limits raises DatasetError before any row is chosen."""
     dataset = current.dataset
-    key = ("outcome", current.key, recipe.to_json())
+    limits = output_limits(current)
+    key = ("outcome", current.key, recipe.to_json(), limits.max_output_rows,
+           limits.max_output_bytes)  # fmt: skip
     # The chosen rows refer to the dataset's columns; count only what is new.
     return CACHE.get_or_build(
         key,
-        lambda: run(recipe, dataset),
+        lambda: run(recipe, dataset, limits=limits),
         pin=_owner(),
         size=lambda value: nbytes(value, {id(dataset), id(dataset.raw)}),
     )
@@ -386,7 +488,8 @@ def thumbnails(current: Current, paths: tuple[str, ...], size: int = 128) -> lis
 
 
 def balanced_zip_bytes(current: Current, manifest) -> bytes:
-    """The balanced zip of the manifest's entries, written in a worker."""
+    """The balanced zip of the manifest's entries, written in a worker (check
+    :func:`output_refusal` with ``kind="zip"`` first)."""
     if current.spool is None:
         raise bc.DatasetError("Only a zip of images has a balanced zip.", kind="usage")
     return run_job(

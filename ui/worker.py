@@ -31,7 +31,7 @@ import psutil
 
 from balance_core import DatasetError
 
-__all__ = ["Budget", "run_job"]
+__all__ = ["Budget", "run_job", "warm_up"]
 
 # The forkserver imports these once; every job is a fork of it.
 _PRELOAD = ["balance_core", "balance_core.readers", "balance_core.images", "ui.worker", "ui.jobs"]
@@ -94,6 +94,14 @@ class Budget:
     memory_bytes: int
     timeout_s: float
     max_jobs: int
+
+
+def warm_up() -> None:
+    """Start the forkserver (it imports the engine once, about 2 s) in the background,
+    so the first upload does not wait for it."""
+    starter = threading.Thread(target=forkserver.ensure_running, name="seesaw-forkserver")
+    starter.daemon = True
+    starter.start()
 
 
 _SLOTS_LOCK = threading.Lock()

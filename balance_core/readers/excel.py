@@ -11,6 +11,7 @@ import pyarrow as pa
 from ..errors import DatasetError
 from ..limits import Limits
 from .checks import check_header, column_names
+from .roles import guess_sheet
 from .sources import Input
 from .text import first_line
 
@@ -36,7 +37,8 @@ def read_xlsx(
                 f"{', '.join(map(repr, names))}.",
                 kind="unknown_sheet",
             )
-        chosen = sheet or names[0]
+        # A README or Notes sheet in front of the data is skipped (guess_sheet).
+        chosen = sheet or guess_sheet(names)[0]
         rows = [
             (number, row)
             for number, row in enumerate(workbook[chosen].iter_rows(values_only=True), start=1)
