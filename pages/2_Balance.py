@@ -208,7 +208,7 @@ with frame.guard():
             input={
                 "name": current.name,
                 "format": dataset.source.format,
-                "size_bytes": len(current.data),
+                "size_bytes": current.size,
                 "sha256": current.sha256,
             },
         )
@@ -218,6 +218,11 @@ with frame.guard():
         outcome = run_counts(recipe, counts)
         if outcome.plan is not None:
             plan = outcome.plan
+            # Refused here, from the counts, before any page builds a row or a byte.
+            for kind in ("manifest", "zip") if dataset.source.format == "zip" else ("manifest",):
+                if (refusal := state.output_refusal(current, plan, kind=kind)) is not None:
+                    st.error(frame.md(refusal), icon=":material/block:")
+                    break
             cards = st.columns(4)
             cards[0].metric(
                 "Rows", f"{plan.rows_after:,}", delta=f"{plan.rows_after - plan.rows_before:+,}"

@@ -9,13 +9,11 @@ from pathlib import PurePath
 import streamlit as st
 
 from balance_core.export import (
-    balanced_zip,
     snippets,
     table_csv,
     table_parquet,
     weights_json,
 )
-from balance_core.recipe import run
 from ui import columns, frame, state, strategies
 
 current = frame.page("Export")
@@ -23,23 +21,11 @@ st.title("Export")
 current = columns.panel(current)
 
 
-@st.cache_resource(show_spinner="Choosing the rows…", max_entries=8)
-def outcome_for(sha256: str, recipe_json: bytes, roles: tuple, _recipe, _dataset):
-    # Keyed by the data's fingerprint, its roles and the recipe's bytes: the same choice
-    # on the same data is computed once and shared by every download button.
-    return run(_recipe, _dataset)
-
-
 with frame.guard():
     dataset = current.dataset
     recipe = state.export_recipe(current)
-    outcome = outcome_for(
-        current.sha256,
-        recipe.to_json(),
-        tuple(sorted(dataset.roles.as_dict().items())),
-        recipe,
-        dataset,
-    )
+    with st.spinner("Choosing the rows…"):
+        outcome = state.outcome(current, recipe)
     stem = PurePath(current.name).stem or "dataset"
     strategy = recipe.strategy
     parts = strategies.describe(recipe)
@@ -124,10 +110,18 @@ with frame.guard():
             on_click="ignore",
             icon=":material/receipt_long:",
         )
-        if dataset.source.format == "zip":
+        zip_refusal = (
+            state.output_refusal(current, plan, kind="zip")
+            if dataset.source.format == "zip"
+            else None
+        )
+        if zip_refusal is not None:
+            st.error(frame.md(zip_refusal), icon=":material/block:")
+        elif dataset.source.format == "zip":
+            # Built in a worker, only when the button is pressed.
             st.download_button(
                 "Balanced zip of images",
-                data=lambda: balanced_zip(current.data, resampled.manifest),
+                data=lambda: state.balanced_zip_bytes(current, resampled.manifest),
                 file_name=f"{stem}_balanced.zip",
                 mime="application/zip",
                 on_click="ignore",

@@ -88,7 +88,7 @@ def _sidebar() -> state.Current:
     if upload is not None:
         try:
             with st.status(f"Reading {md(upload.name)}…", expanded=False) as status:
-                current = state.load_bytes(upload.getvalue(), upload.name)
+                current = state.load_upload(upload)
                 status.update(label=f"Read {md(upload.name)}", state="complete")
             st.session_state[state.UPLOAD_READ] = (
                 f"Read {md(upload.name)}: {current.distribution.n_rows:,} rows"
@@ -114,7 +114,7 @@ def _sidebar() -> state.Current:
     current = state.get_current()
     dist = current.distribution
     st.caption(
-        f"**{md(current.name)}** · {_size(len(current.data))} · "
+        f"**{md(current.name)}** · {_size(current.size)} · "
         f"{dist.n_rows:,} rows · {dist.n_classes:,} classes"
         + (" · example" if current.example else "")
     )
