@@ -33,6 +33,8 @@ __all__ = ["RECIPE_FORMAT", "Outcome", "Recipe", "Strategy", "make_plan", "run",
 RECIPE_FORMAT = "seesaw-recipe/1"
 SAMPLING_METHODS = ("undersample", "oversample", "resample")
 WEIGHT_KINDS = ("weights", "sampler")
+# Samples with several labels or boxes: the plan replays through balance_core.sample_recipe.
+SAMPLE_PLAN = "sample_plan"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,9 +53,13 @@ class Strategy:
     beta, normalize, max_ratio, custom, num_samples
         Options of :func:`balance_core.plan.class_weights` and
         :func:`balance_core.plan.sampler_weights`.
+    sample_plan : dict, optional
+        With ``method="sample_plan"``: the plan for samples with several labels or
+        boxes, as :func:`balance_core.sample_recipe.sample_record` writes it
+        (``{"method": "repeat_factor", "threshold": 0.001, "seed": 0}``).
     """
 
-    method: Literal["undersample", "oversample", "resample", "weights", "sampler"]
+    method: Literal["undersample", "oversample", "resample", "weights", "sampler", "sample_plan"]
     target: str = "equal"
     weighting: str = "balanced"
     beta: float = 0.999
@@ -61,13 +67,19 @@ class Strategy:
     max_ratio: float | None = None
     custom: dict[str, float] | None = None
     num_samples: int | None = None
+    sample_plan: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in SAMPLING_METHODS + WEIGHT_KINDS:
+        if self.method not in (*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN):
             raise DatasetError(
                 f"Unknown strategy {self.method!r}; use one of "
-                f"{', '.join(SAMPLING_METHODS + WEIGHT_KINDS)}.",
+                f"{', '.join((*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN))}.",
                 kind="bad_parameter",
+            )
+        if (self.method == SAMPLE_PLAN) != isinstance(self.sample_plan, dict):
+            raise DatasetError(
+                "A sample_plan strategy needs its plan (a JSON object), and only it has one.",
+                kind="bad_recipe",
             )
 
     @property
@@ -111,10 +123,13 @@ class Recipe:
 
     def to_json(self) -> bytes:
         """The recipe as UTF-8 JSON with sorted keys (stable bytes)."""
+        strategy = asdict(self.strategy)
+        if strategy["sample_plan"] is None:
+            del strategy["sample_plan"]  # recipes of one label per row keep their bytes
         payload = {
             "format": RECIPE_FORMAT,
             "seesaw_version": __version__,
-            "strategy": asdict(self.strategy),
+            "strategy": strategy,
             "seed": self.seed,
             "split": self.split,
             "use_groups": self.use_groups,
@@ -258,7 +273,23 @@ def run_counts(recipe: Recipe, counts: Mapping[str, int]) -> Outcome:
 
 
 def run(recipe: Recipe, dataset: Dataset) -> Outcome:
-    """Carry out ``recipe`` on ``dataset`` (already read with ``recipe.reader``)."""
+    """Carry out ``recipe`` on ``dataset`` (already read with ``recipe.reader``).
+
+    For a ``sample_plan`` recipe use :func:`balance_core.sample_recipe.run_samples`."""
+    if recipe.strategy.method == SAMPLE_PLAN:
+        raise DatasetError(
+            "This recipe balances samples with several labels or boxes; run it with "
+            "balance_core.sample_recipe.run_samples.",
+            kind="usage",
+        )
+    if dataset.kind != "single":
+        raise DatasetError(
+            f"{recipe.strategy.method.capitalize()} balances one label per row, and "
+            f"{dataset.source.name!r} has {_kind_words(dataset)}; balance it with the sample "
+            "or label-weights command (repeat-factor, image-level sampling, ML-ROS/ML-RUS, "
+            "label weights).",
+            kind="wrong_kind",
+        )
     split = resolve_split(dataset, recipe.split)
     mapping = recipe.label_mapping or None
     counts = counts_for(dataset, split=split, mapping=mapping)
@@ -275,6 +306,12 @@ def run(recipe: Recipe, dataset: Dataset) -> Outcome:
         mapping=mapping,
     )
     return replace(outcome, resampled=resampled)
+
+
+def _kind_words(dataset: Dataset) -> str:
+    if dataset.kind == "detection":
+        return "boxes (a detection dataset)"
+    return "several labels per row"
 
 
 def per_sample_weights(outcome: Outcome, dataset: Dataset):

@@ -69,7 +69,9 @@ def _read(sha256: str, name: str, data: bytes, limits: bc.Limits, progress=None)
         if key in _DATASETS:
             _DATASETS.move_to_end(key)
             return _DATASETS[key]
-    dataset = bc.read_dataset(data, name=name, progress=progress, limits=limits)
+    # The pages draw one label per row (several labels or boxes come in phase 3):
+    # a multi-label table is shown as before, one class per combination.
+    dataset = bc.read_dataset(data, name=name, progress=progress, limits=limits, multilabel="off")
     with _DATASETS_LOCK:
         _DATASETS[key] = dataset
         while len(_DATASETS) > CACHED_DATASETS:
@@ -118,6 +120,8 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     # ours, so a tight operator setting never breaks the first page view.
     limits = bc.DEFAULT_LIMITS if example else app_limits()
     dataset = _read_with_progress(sha256, name, data, limits)
+    if dataset.kind == "detection":
+        raise bc.DatasetError(not_drawn_yet(dataset), kind="wrong_kind")
     analysis = _analyze(sha256, name, astuple(limits), (), dataset)
     current = Current(
         name=name,
@@ -132,6 +136,17 @@ def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current
     st.session_state.pop(RECIPE, None)
     st.session_state[MAPPING] = {}
     return current
+
+
+def not_drawn_yet(dataset: bc.Dataset) -> str:
+    """The sentence for a detection dataset, which the pages cannot draw yet."""
+    boxes = dataset.annotations.n_annotations
+    return (
+        f"This is a {dataset.source.format.upper()} object detection dataset "
+        f"({dataset.n_rows:,} images, {boxes:,} boxes); the dashboard does not draw boxes "
+        "yet, so analyse and balance it from the command line: python -m balance_core "
+        "analyze FILE (then sample --method repeat-factor)."
+    )
 
 
 def load_example(key: str) -> Current:
