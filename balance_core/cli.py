@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import cli_checks
+from . import cli_checks, cli_detect
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
@@ -54,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="class counts, imbalance metrics and data-quality findings",
         description="Read a labels table or a zip of image folders and report its balance.",
     )
-    analyze_cmd.add_argument("input", metavar="INPUT", help="CSV/TSV/JSON/Parquet/XLSX or zip")
+    analyze_cmd.add_argument(
+        "input", metavar="INPUT", help="CSV/TSV/JSON/Parquet/XLSX, zip, COCO JSON or a folder"
+    )
     _add_reader_options(analyze_cmd)
+    cli_detect.add_analyze_options(analyze_cmd)
     analyze_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     analyze_cmd.add_argument(
         "--no-findings",
@@ -114,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="refuse an input other than the recipe's"
     )
     apply_cmd.add_argument("--limit", metavar="NAME=VALUE", action="append", default=[])
+    cli_detect.add_apply_options(apply_cmd)
     cli_checks.add_commands(commands)
+    cli_detect.add_commands(commands)
     return parser
 
 
@@ -236,8 +241,13 @@ def _main(argv: Sequence[str] | None, stdout: TextIO) -> int:
         args = build_parser().parse_args(argv)
         if args.command in cli_checks.COMMANDS:
             return cli_checks.run_command(args, stdout)  # 1 when a check fails
+        if args.command in cli_detect.COMMANDS:
+            return cli_detect.run_command(args, stdout)
         if args.command == "analyze":
             dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+            if dataset.kind != "single":
+                cli_detect.analyze_command(args, dataset, stdout)
+                return 0
             result = analyze(dataset, findings=not args.no_findings)
             if args.json:
                 json.dump(result.to_dict(), stdout, ensure_ascii=False, allow_nan=False)
@@ -280,6 +290,7 @@ def _reader(args: argparse.Namespace) -> dict:
         "group_col": args.group_col,
         "sheet": args.sheet,
         "probe": args.probe,
+        **cli_detect.reader_options(args),
     }
 
 
@@ -392,11 +403,20 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             f"Cannot read the recipe {args.recipe!r} ({error.strerror}); check the path.",
             kind="file_not_found",
         ) from None
+    if cli_detect.is_sample_recipe(recipe):
+        cli_detect.apply_recipe(args, recipe, stdout)
+        return
+    if args.yolo_list or args.coco:
+        raise DatasetError(
+            "--yolo-list and --coco only apply to sample-plan recipes.", kind="usage"
+        )
     reader = {
         f"{role}_col": recipe.reader.get(role) for role in ("label", "path", "split", "group")
     }
     limits = parse_limits(args.limit)
-    dataset = read_dataset(args.input, sheet=recipe.reader.get("sheet"), limits=limits, **reader)
+    dataset = read_dataset(
+        args.input, sheet=recipe.reader.get("sheet"), limits=limits, multilabel="off", **reader
+    )
     expected = recipe.input.get("sha256")
     if expected and expected != dataset.source.sha256:
         if args.strict:
