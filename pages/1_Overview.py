@@ -8,7 +8,9 @@ import streamlit as st
 
 from balance_core import FindingKind
 from balance_core.charts import seesaw_chart, split_chart
+from balance_core.gate import run_gate
 from balance_core.images import gallery_sample, image_properties
+from balance_core.report import html_report
 from ui import columns, frame, state
 
 GALLERY_PER_CLASS = 6
@@ -94,6 +96,16 @@ with frame.guard():
             st.dataframe(properties, hide_index=True)
 
     st.subheader("Findings")
+    st.download_button(
+        "Report (HTML, opens offline)",
+        data=lambda: html_report(run_gate(current.analysis)),
+        file_name=f"{current.name.rsplit('.', 1)[0] or 'data'}_report.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/summarize:",
+        help="The distribution, the per-split view and every finding in one file; the "
+        "command line's `report` writes the same.",
+    )
     findings = current.analysis.findings
     if not findings:
         st.success("No problems found in the data.", icon=":material/check_circle:")

@@ -67,6 +67,7 @@ PAGES = (
     ("pages/1_Overview.py", "Overview", ":material/bar_chart:"),
     ("pages/2_Balance.py", "Balance", ":material/balance:"),
     ("pages/3_Export.py", "Export", ":material/download:"),
+    ("pages/4_Splits.py", "Splits", ":material/call_split:"),
 )
 
 
