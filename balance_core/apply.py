@@ -402,9 +402,16 @@ def _group_codes(column: pa.ChunkedArray) -> np.ndarray:
     array = column.combine_chunks()
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         array = array.cast(pa.string())
-    values = pc.unique(array).drop_null().sort() if len(array) else pa.array([], pa.string())
-    codes = pc.index_in(array, value_set=values)
-    return np.asarray(codes.fill_null(len(values)), dtype=np.int64)
+    if len(array) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # One hash pass, then a sort of the distinct values only (not an index_in lookup
+    # of every row in a value set): linear in rows for any number of values.
+    encoded = pc.dictionary_encode(array, null_encoding="mask")
+    dictionary = encoded.dictionary
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    rank[pc.sort_indices(dictionary).to_numpy()] = np.arange(len(dictionary))
+    indices = encoded.indices.fill_null(len(dictionary)).to_numpy(zero_copy_only=False)
+    return np.append(rank, len(dictionary))[indices]
 
 
 def _largest_remainder(sizes: np.ndarray, quota: int, seed: int, stream: int) -> np.ndarray:
@@ -533,7 +540,10 @@ def _smallest(keys: np.ndarray, k: int) -> np.ndarray:
 
 def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """0-based position of each row inside its group when the group is ordered by key."""
-    order = np.lexsort((keys, group_of))
+    # Sort by key, then stably by group: the order of np.lexsort((keys, group_of)),
+    # in two single-key sorts, several times faster than lexsort's.
+    by_key = np.argsort(keys)
+    order = by_key[np.argsort(group_of[by_key], kind="stable")]
     sorted_groups = group_of[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     run_start = np.repeat(starts, np.diff(np.r_[starts, order.size]))
