@@ -244,6 +244,14 @@ class Resampled:
         ).astype(np.int8)
 
     @cached_property
+    def dropped_by_reason(self) -> dict[str, int]:
+        """Rows of the dropped table per reason (``"undersampled"``, ``"no label"``,
+        ``"class dropped by the label mapping"``), reasons with no row left out. The
+        plan counts only labelled rows; this counts every row the manifest leaves out."""
+        counts = np.bincount(self.drop_reasons, minlength=len(DROP_REASONS))
+        return {reason: int(n) for reason, n in zip(DROP_REASONS, counts, strict=True) if n}
+
+    @cached_property
     def dropped(self) -> pa.Table:
         """The input rows left out, with a ``reason`` column (built on first use: on
         millions of rows most callers never ask for it)."""
