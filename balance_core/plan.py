@@ -281,8 +281,13 @@ def plan_undersample(
     the largest class alone.
 
     The counts equal imbalanced-learn's ``RandomUnderSampler`` for
-    ``sampling_strategy="auto"`` (equal), ``"majority"``, a float
-    :math:`\alpha = 1/R` (two classes) and a dict.
+    ``sampling_strategy="auto"`` (equal), ``"majority"`` and a dict. For a float
+    :math:`\alpha = 1/R` (two classes) they are equal except where floating point
+    lands just below a whole number: imbalanced-learn keeps
+    ``int(n_minority / alpha)`` rows, which truncates ``68 / 0.68 =
+    99.99999999999999`` to 99, while Seesaw computes
+    :math:`\lfloor n_{min} R (1 + 10^{-12}) \rfloor` and keeps 100, the count the
+    ratio names.
 
     Parameters
     ----------
