@@ -209,7 +209,8 @@ def _plan_warnings(before: dict[str, int], after: dict[str, int]) -> tuple[str, 
     if total_before and dropped / total_before > LARGE_DROP_SHARE:
         warnings.append(
             f"{dropped / total_before:.0%} of the rows ({dropped:,} of {total_before:,}) would "
-            "be thrown away; losing cheap majority samples is fine (the lung-CT case), but "
+            "be thrown away; losing majority samples is fine when they are near-duplicates "
+            "(many CT slices of one patient), but "
             "if every sample carries something worth learning use class weights instead."
         )
     if total_after > total_before - dropped:  # something is copied
