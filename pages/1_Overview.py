@@ -158,7 +158,7 @@ with frame.guard():
         )
         rows, total = class_rows(dataset, picked, max_rows=CLASS_ROWS)
         if dataset.source.format == "zip" and dataset.roles.path is not None:
-            paths = rows.column(dataset.roles.path).to_pylist()[:GALLERY_PER_CLASS * 2]
+            paths = rows.column(dataset.roles.path).to_pylist()[: GALLERY_PER_CLASS * 2]
             image_row(paths, per_row=GALLERY_PER_CLASS)
         st.dataframe(rows.to_pandas(), hide_index=True, height=min(38 + 35 * rows.num_rows, 300))
         if total > rows.num_rows:
