@@ -17,6 +17,7 @@ No Streamlit import here: the forkserver imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -220,6 +221,9 @@ def _died(what: str, budget: Budget, exitcode: int | None) -> DatasetError:
 def _child(sender, fn, args, memory_bytes: int) -> None:
     import resource
 
+    # Pages of every session come first: a job only gets the CPU they leave.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     try:
         # A backstop for allocations faster than the parent's poll: the address space
         # mapped at start, the budget, and room for what the allocators reserve
