@@ -396,17 +396,23 @@ def _recorded_reader(args: argparse.Namespace, dataset: Dataset) -> dict[str, An
         reader["format"] = dataset.source.format
         return reader
     reader |= dataset.roles.as_dict()
-    classes = dataset.annotations.classes
-    if dataset.roles.label.startswith("label_set") and set(classes) <= set(
-        dataset.raw.column_names
-    ):
+    if _from_indicators(dataset):
         reader["label"] = None  # the joined column was made by the reader
-        reader["label_cols"] = list(classes)
+        reader["label_cols"] = list(dataset.annotations.classes)
     else:
         reader["labels_sep"] = options.get("labels_sep") or _separator_of(dataset)
     reader["uncertain"] = options.get("uncertain", "ignore")
     reader["empty_label"] = options.get("empty_label")
     return reader
+
+
+def _from_indicators(dataset: Dataset) -> bool:
+    """Whether a multi-label dataset was read from indicator columns (its label
+    column is the ``label_set`` the reader joined, its classes are columns)."""
+    classes = dataset.annotations.classes
+    return dataset.roles.label.startswith("label_set") and set(classes) <= set(
+        dataset.raw.column_names
+    )
 
 
 def _separator_of(dataset: Dataset) -> str:
@@ -702,11 +708,10 @@ def _multilabel_text(dataset, summary, report) -> str:
     from .cli import _bars, _printable
 
     distribution = summary.distribution()
-    shape = (
-        f"multi-label, labels in column {dataset.roles.label!r}"
-        if dataset.roles.label != "label_set" or "label_set" not in dataset.source.name
-        else "multi-label"
-    )
+    if _from_indicators(dataset):
+        shape = f"multi-label, {len(summary.classes)} indicator columns"
+    else:
+        shape = f"multi-label, labels in column {dataset.roles.label!r}"
     lines = _header(dataset, _printable(shape))
     lines.append(
         f"{summary.n_samples:,} samples, {len(summary.classes):,} labels, "
