@@ -57,6 +57,7 @@ __all__ = [
     "analyze_command",
     "apply_recipe",
     "reader_options",
+    "require_single",
     "run_command",
 ]
 
@@ -354,6 +355,20 @@ def _snippet_dir(path: str | None) -> Path | None:
             f"--snippets names {path!r}, which is not a folder; create it first.", kind="usage"
         )
     return folder
+
+
+def require_single(dataset: Dataset, command: str) -> Dataset:
+    """``dataset`` when it has one label per row; else the sentence saying which
+    command reads it (``check``, ``report`` and ``split`` count rows by label)."""
+    if dataset.kind == "detection":
+        raise DatasetError(
+            f"{command.capitalize()} works on one label per row, and "
+            f"{dataset.source.name!r} is a {dataset.source.format.upper()} detection "
+            "dataset; see its boxes, images and area per class with analyze, and balance it "
+            "with sample or label-weights.",
+            kind="wrong_kind",
+        )
+    return dataset
 
 
 def _require_kind(dataset: Dataset, command: str) -> None:
