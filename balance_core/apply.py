@@ -384,18 +384,9 @@ def resample(
         if strata is None:
             copies[members] = _allocate(members, member_groups, quota, seed, stream=class_index)
             continue
-        cell_of = strata[members]
-        sizes = np.bincount(cell_of, minlength=n_strata)
-        shares = _largest_remainder(sizes, quota, seed, stream=class_index)
-        for stratum in np.flatnonzero(sizes):
-            inside = cell_of == stratum
-            copies[members[inside]] = _allocate(
-                members[inside],
-                member_groups[inside] if member_groups is not None else None,
-                int(shares[stratum]),
-                seed,
-                stream=(class_index + 1) * 1_000_003 + int(stratum),
-            )
+        copies[members] = _allocate_strata(
+            members, strata[members], member_groups, quota, seed, class_index, n_strata
+        )
     copies[~in_scope] = 1  # other splits pass through untouched
     return _build(dataset, labels, code, classes, copies, in_scope, plan, seed, split, mapping)
 
@@ -459,6 +450,68 @@ def _allocate(
     # per_group % size rows (by key) one more.
     full, extra = np.divmod(per_group, sizes)
     return full[group_of] + (_rank_in_group(group_of, keys) < extra[group_of])
+
+
+def _allocate_strata(
+    members: np.ndarray,
+    cell_of: np.ndarray,
+    groups: np.ndarray | None,
+    quota: int,
+    seed: int,
+    class_index: int,
+    n_strata: int,
+) -> np.ndarray:
+    """Copies of each member row with the class's quota shared among its strata.
+
+    The same copies as :func:`_allocate` called once per stratum (stream
+    ``(class_index + 1) * 1_000_003 + stratum``), in O(rows log rows) for any number
+    of strata: strata with at most one group are done in a few array passes, and
+    only strata that hold several groups are water-filled one by one, each on its
+    own slice of the rows sorted by stratum.
+    """
+    sizes = np.bincount(cell_of, minlength=n_strata)
+    shares = _largest_remainder(sizes, quota, seed, stream=class_index)
+    # Per-row streams: _splitmix's offset, computed for every row's own stratum.
+    streams = (class_index + 1) * 1_000_003 + cell_of.astype(np.uint64)
+    keys = _splitmix_streams(members, seed, streams)
+    full, extra = np.divmod(shares, np.maximum(sizes, 1))
+    copies = full[cell_of] + (_rank_in_group(cell_of, keys) < extra[cell_of])
+    copies = copies.astype(np.int64)
+    if groups is None or members.size == 0:
+        return copies
+    order = np.argsort(cell_of, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    sorted_groups = groups[order]
+    nonempty = np.flatnonzero(sizes)
+    low = np.minimum.reduceat(sorted_groups, starts[nonempty])
+    high = np.maximum.reduceat(sorted_groups, starts[nonempty])
+    for stratum in nonempty[low != high]:  # several groups: water-fill this stratum
+        inside = order[starts[stratum] : starts[stratum + 1]]
+        copies[inside] = _allocate(
+            members[inside],
+            groups[inside],
+            int(shares[stratum]),
+            seed,
+            stream=(class_index + 1) * 1_000_003 + int(stratum),
+        )
+    return copies
+
+
+def _splitmix_streams(values: np.ndarray, seed: int, streams: np.ndarray) -> np.ndarray:
+    """:func:`_splitmix` with one stream per value (uint64 wrapping arithmetic)."""
+    offset = np.uint64((seed * _GOLDEN) & _MASK) + (streams + np.uint64(1)) * np.uint64(
+        0xD1B54A32D192ED03
+    )
+    x = values.astype(np.uint64)
+    x *= np.uint64(_GOLDEN)
+    x += offset
+    t = np.empty_like(x)
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, None)):
+        np.right_shift(x, np.uint64(shift), out=t)
+        x ^= t
+        if factor is not None:
+            x *= np.uint64(factor)
+    return x
 
 
 def _smallest(keys: np.ndarray, k: int) -> np.ndarray:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +25,7 @@ from ._version import __version__
 from .analysis import Analysis, analyze
 from .errors import DatasetError
 from .export import table_parquet, weights_json, write_atomic_many, write_table_csv
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, FLOAT_LIMITS, Limits, check_limit_value
 from .plan import WEIGHT_METHODS
 from .readers import read_dataset
 from .recipe import Recipe, Strategy, run
@@ -178,31 +181,62 @@ def _add_reader_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_limits(items: Sequence[str]) -> Limits:
-    """``["max_zip_entries=10", ...]`` -> :class:`Limits`."""
-    fields = {f.name: f.type for f in dataclasses.fields(Limits)}
+    """``["max_zip_entries=10", ...]`` -> :class:`Limits`; every value a finite number
+    above 0 (``nan``, ``inf``, ``0`` and negatives are refused in one sentence)."""
+    fields = {f.name for f in dataclasses.fields(Limits)}
     changes: dict[str, int | float] = {}
     for item in items:
         name, _, value = item.partition("=")
         name = name.strip().replace("-", "_")
         if name not in fields:
             raise DatasetError(
-                f"Unknown limit {name!r}; the limits are {', '.join(fields)}.", kind="usage"
+                f"Unknown limit {name!r}; the limits are {', '.join(sorted(fields))}.",
+                kind="usage",
             )
+        text = value.strip().replace("_", "")
         try:
-            number = float(value) if fields[name] in (float, "float") else int(value)
+            number: int | float = int(text) if name not in FLOAT_LIMITS else float(text)
         except ValueError:
+            try:
+                number = float(text)  # "1e9" for a whole-number limit
+            except ValueError:
+                raise DatasetError(
+                    f"The limit {name} needs a number, got {value!r}.", kind="usage"
+                ) from None
+            if math.isfinite(number) and number.is_integer() and name not in FLOAT_LIMITS:
+                number = int(number)
+        if isinstance(number, float) and not math.isfinite(number):
             raise DatasetError(
-                f"The limit {name} needs a number, got {value!r}.", kind="usage"
-            ) from None
-        if number <= 0:
-            raise DatasetError(f"The limit {name} must be above 0, got {value}.", kind="usage")
+                f"The limit {name} must be a finite number above 0, got {value!r}.",
+                kind="usage",
+            )
+        check_limit_value(name, number)
         changes[name] = number
     return dataclasses.replace(DEFAULT_LIMITS, **changes)
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised where the program is, so temporary files are cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI; returns the exit status."""
     stdout = stdout or sys.stdout
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv, stdout)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None, stdout: TextIO) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command in cli_checks.COMMANDS:
@@ -231,11 +265,21 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("error: terminated.", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours, and no traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as error:
+        # An input that cannot be opened (permissions, a name too long, a folder in
+        # the way) is the user's to fix: one sentence, not a traceback.
+        where = f" {error.filename!r}" if error.filename else ""
+        reason = error.strerror or str(error)
+        print(f"error: Cannot use{where}: {reason}; check the path.", file=sys.stderr)
+        return 2
 
 
 def _reader(args: argparse.Namespace) -> dict:
@@ -328,7 +372,8 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             label_mapping=_mapping(args),
             output={"format": manifest_format, "neutralize_formulas": not args.raw_csv},
         )
-    dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+    limits = parse_limits(args.limit)
+    dataset = read_dataset(args.input, limits=limits, **_reader(args))
     recipe = replace(
         recipe,
         reader=dataset.roles.as_dict() | {"sheet": args.sheet},
@@ -340,7 +385,7 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             "sha256": dataset.source.sha256 if args.recipe else None,
         },
     )
-    outcome = run(recipe, dataset)
+    outcome = run(recipe, dataset, limits=limits)
     files, report = _outcome_files(outcome, args.output, getattr(args, "dropped", None))
     if args.recipe:
         files.append((args.recipe, recipe.to_json()))
@@ -368,12 +413,9 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
     reader = {
         f"{role}_col": recipe.reader.get(role) for role in ("label", "path", "split", "group")
     }
+    limits = parse_limits(args.limit)
     dataset = read_dataset(
-        args.input,
-        sheet=recipe.reader.get("sheet"),
-        limits=parse_limits(args.limit),
-        multilabel="off",
-        **reader,
+        args.input, sheet=recipe.reader.get("sheet"), limits=limits, multilabel="off", **reader
     )
     expected = recipe.input.get("sha256")
     if expected and expected != dataset.source.sha256:
@@ -388,7 +430,7 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             "choice to it.",
             file=sys.stderr,
         )
-    files, report = _outcome_files(run(recipe, dataset), args.output, args.dropped)
+    files, report = _outcome_files(run(recipe, dataset, limits=limits), args.output, args.dropped)
     write_atomic_many(files)
     stdout.write(report)
 

@@ -167,21 +167,24 @@ class SamplingPlan:
     @property
     def dropped_share(self) -> dict[str, float]:
         """Share of each class's rows that is dropped."""
-        return {k: (self.dropped[k] / n if n else 0.0) for k, n in self.before.items()}
+        dropped = self.dropped
+        return {k: (dropped[k] / n if n else 0.0) for k, n in self.before.items()}
 
     def cost_rows(self) -> list[dict]:
         """One row per class: counts before and after, rows dropped (and their share of
-        the class) and duplicates added, for the preview's cost table."""
+        the class) and duplicates added, for the preview's cost table. O(classes)."""
+        # Each property builds a dict over every class: read each once, not per row.
+        dropped, share, added = self.dropped, self.dropped_share, self.added
         return [
             {
                 "class": label,
-                "before": self.before[label],
+                "before": n,
                 "after": self.after[label],
-                "dropped": self.dropped[label],
-                "dropped share": self.dropped_share[label],
-                "duplicates added": self.added[label],
+                "dropped": dropped[label],
+                "dropped share": share[label],
+                "duplicates added": added[label],
             }
-            for label in self.before
+            for label, n in self.before.items()
         ]
 
     def to_dict(self) -> dict:

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from ..dataset import Dataset
 from ..errors import DatasetError
 from ..limits import DEFAULT_LIMITS, Limits
-from .sources import InputLike, open_input
+from .sources import InputLike, is_office_package, open_input
 from .tables import SNIFF_BYTES, check_input_size, detect_format, read_table
 
 __all__ = ["FORMATS", "MULTILABEL_MODES", "read_dataset", "read_table", "read_zip"]
@@ -288,6 +288,8 @@ def _is_zip(item) -> bool:
         if _ends_like_zip(item):
             return True
         raise
+    if fmt == "zip" and is_office_package(item):
+        return False  # an xlsx whose first part is its thumbnail
     return fmt == "zip" or (fmt not in ("xlsx", "parquet") and _ends_like_zip(item))
 
 
