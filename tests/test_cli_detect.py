@@ -426,3 +426,24 @@ def test_a_zip_bomb_of_label_files_is_refused_in_one_sentence(tmp_path):
     path.write_bytes(buffer.getvalue())
     line = one_sentence(run("analyze", path, "--limit", "max_entry_uncompressed=1000000"))
     assert "labels/a.txt" in line or "limit" in line.lower(), line
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("style", ["nih", "chexpert"])
+def test_the_bce_snippet_runs_with_pytorch_in_class_order(style, data, tmp_path):
+    """The label-weights snippet, run for real: BCEWithLogitsLoss with pos_weight in
+    the class order of the weights file, on a batch of logits (text labels)."""
+    import torch  # heavy: pip install torch; pytest -m heavy
+    out, snippets = tmp_path / "w.json", tmp_path / "snippets"
+    snippets.mkdir()
+    ok("label-weights", data[style], "-o", out, "--snippets", snippets)
+    weights = json.loads(out.read_text())
+    namespace: dict = {}
+    exec((snippets / "pytorch_bce.py").read_text(), namespace)  # the real snippet
+    assert namespace["pos_weight"].tolist() == pytest.approx(weights["pos_weight"])
+    k = len(weights["classes"])
+    logits, targets = torch.zeros(4, k), torch.ones(4, k)
+    loss = namespace["criterion"](logits, targets)
+    # All targets 1 and logits 0: the loss is mean_l(pos_weight_l) * log(2).
+    expected = float(np.mean(weights["pos_weight"])) * math.log(2)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
