@@ -174,8 +174,10 @@ def run_command(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _read(args: argparse.Namespace):
     from .cli import _reader, parse_limits
+    from .cli_detect import require_single
 
-    return read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+    dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+    return require_single(dataset, args.command)
 
 
 def _thresholds(args: argparse.Namespace) -> Thresholds:

@@ -57,6 +57,7 @@ __all__ = [
     "analyze_command",
     "apply_recipe",
     "reader_options",
+    "require_single",
     "run_command",
 ]
 
@@ -356,6 +357,20 @@ def _snippet_dir(path: str | None) -> Path | None:
     return folder
 
 
+def require_single(dataset: Dataset, command: str) -> Dataset:
+    """``dataset`` when it has one label per row; else the sentence saying which
+    command reads it (``check``, ``report`` and ``split`` count rows by label)."""
+    if dataset.kind == "detection":
+        raise DatasetError(
+            f"{command.capitalize()} works on one label per row, and "
+            f"{dataset.source.name!r} is a {dataset.source.format.upper()} detection "
+            "dataset; see its boxes, images and area per class with analyze, and balance it "
+            "with sample or label-weights.",
+            kind="wrong_kind",
+        )
+    return dataset
+
+
 def _require_kind(dataset: Dataset, command: str) -> None:
     if dataset.kind == "single":
         raise DatasetError(
@@ -396,17 +411,23 @@ def _recorded_reader(args: argparse.Namespace, dataset: Dataset) -> dict[str, An
         reader["format"] = dataset.source.format
         return reader
     reader |= dataset.roles.as_dict()
-    classes = dataset.annotations.classes
-    if dataset.roles.label.startswith("label_set") and set(classes) <= set(
-        dataset.raw.column_names
-    ):
+    if _from_indicators(dataset):
         reader["label"] = None  # the joined column was made by the reader
-        reader["label_cols"] = list(classes)
+        reader["label_cols"] = list(dataset.annotations.classes)
     else:
         reader["labels_sep"] = options.get("labels_sep") or _separator_of(dataset)
     reader["uncertain"] = options.get("uncertain", "ignore")
     reader["empty_label"] = options.get("empty_label")
     return reader
+
+
+def _from_indicators(dataset: Dataset) -> bool:
+    """Whether a multi-label dataset was read from indicator columns (its label
+    column is the ``label_set`` the reader joined, its classes are columns)."""
+    classes = dataset.annotations.classes
+    return dataset.roles.label.startswith("label_set") and set(classes) <= set(
+        dataset.raw.column_names
+    )
 
 
 def _separator_of(dataset: Dataset) -> str:
@@ -702,11 +723,10 @@ def _multilabel_text(dataset, summary, report) -> str:
     from .cli import _bars, _printable
 
     distribution = summary.distribution()
-    shape = (
-        f"multi-label, labels in column {dataset.roles.label!r}"
-        if dataset.roles.label != "label_set" or "label_set" not in dataset.source.name
-        else "multi-label"
-    )
+    if _from_indicators(dataset):
+        shape = f"multi-label, {len(summary.classes)} indicator columns"
+    else:
+        shape = f"multi-label, labels in column {dataset.roles.label!r}"
     lines = _header(dataset, _printable(shape))
     lines.append(
         f"{summary.n_samples:,} samples, {len(summary.classes):,} labels, "

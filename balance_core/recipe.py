@@ -239,8 +239,8 @@ def _is_whole(value: object) -> bool:
 _TEXT = (lambda v: isinstance(v, str), "text")
 _TEXT_OR_NULL = (lambda v: v is None or isinstance(v, str), "text or null")
 _STRATEGY_FIELDS: dict[str, tuple[Any, str]] = {
-    "method": (lambda v: v in SAMPLING_METHODS + WEIGHT_KINDS, "one of "
-               + ", ".join(SAMPLING_METHODS + WEIGHT_KINDS)),
+    "method": (lambda v: v in (*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN), "one of "
+               + ", ".join((*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN))),
     "target": _TEXT,
     "weighting": _TEXT,
     "beta": (_is_number, "a number"),
@@ -252,6 +252,13 @@ _STRATEGY_FIELDS: dict[str, tuple[Any, str]] = {
         "null or an object of label: number",
     ),
     "num_samples": (lambda v: v is None or (_is_whole(v) and v > 0), "a whole number or null"),
+    # Samples with several labels or boxes (balance_core.sample_recipe).
+    "sample_plan": (
+        lambda v: v is None
+        or (isinstance(v, dict) and isinstance(v.get("method"), str)
+            and all(w is None or isinstance(w, (str, int, float, bool)) for w in v.values())),
+        'null or an object with "method" and plain option values',
+    ),
 }  # fmt: skip
 _TOP_FIELDS: dict[str, tuple[Any, str]] = {
     "format": _TEXT,
@@ -268,8 +275,14 @@ _TOP_FIELDS: dict[str, tuple[Any, str]] = {
     ),
     "reader": (
         lambda v: isinstance(v, dict)
-        and all(c is None or isinstance(c, (str, int, float, bool)) for c in v.values()),
-        "an object of reader option: value (a role's column name, or null)",
+        and all(
+            c is None
+            or isinstance(c, (str, int, float, bool))
+            or (isinstance(c, list) and all(isinstance(n, str) for n in c))  # label_cols
+            for c in v.values()
+        ),
+        "an object of reader option: value (a role's column name, a list of columns, or "
+        "null)",
     ),
     "input": (lambda v: isinstance(v, dict), "an object"),
     "output": (

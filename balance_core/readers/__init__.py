@@ -208,6 +208,8 @@ def _sniff_detection(item, limits: Limits) -> str | None:
     if not _is_zip(item):
         return "coco" if coco.looks_like_coco(item.head(1 << 16)) else None
     try:
+        if not _may_hold_annotations(item, limits):
+            return None
         with open_entries(item, limits) as entries:
             names = entries.names
             if any(
@@ -220,6 +222,21 @@ def _sniff_detection(item, limits: Limits) -> str | None:
             return found
     except DatasetError:
         return None  # read_zip says what is wrong with the zip
+
+
+# Names an annotation file can have; a zip with none of them is not read twice.
+_ANNOTATION_NAME = r"(?i)(\.json|\.xml|(^|/)labels/.*\.txt|(^|/)(data|dataset)\.ya?ml)$"
+
+
+def _may_hold_annotations(item, limits: Limits) -> bool:
+    """Whether any entry name of the zip could be an annotation file: the names
+    alone, from the central directory, without classifying the entries (a zip of
+    class folders then costs one directory read more, not a second full pass)."""
+    from . import zipped
+
+    with zipped._archive_bytes(item) as buffer:
+        names = zipped._read_directory(buffer, item.name, limits).names
+        return bool(pc.any(pc.match_substring_regex(names, _ANNOTATION_NAME)).as_py())
 
 
 def _multilabel(
