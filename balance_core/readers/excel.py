@@ -12,6 +12,7 @@ import pyarrow as pa
 from ..errors import DatasetError
 from ..limits import Limits, limit_error
 from .checks import check_header, column_names, columns_limit
+from .roles import guess_sheet
 from .sources import Input
 from .text import first_line
 
@@ -45,7 +46,8 @@ def read_xlsx(
                 f"{', '.join(map(repr, names))}.",
                 kind="unknown_sheet",
             )
-        chosen = sheet or names[0]
+        # A README or Notes sheet in front of the data is skipped (guess_sheet).
+        chosen = sheet or guess_sheet(names)[0]
         rows = _sheet_rows(workbook, chosen, item.name)
     finally:
         workbook.close()
