@@ -1708,7 +1708,7 @@ def _round2_zip_cases() -> list[Case]:
             "meta.zip",
             with_base(("metadata.csv", metadata)),
             "metadata_too_large",
-            "far more than a labels file for 10 images needs",
+            "above the limit of 1,212,416 for a labels file of 10 images",
         ),
         bad(
             "zip_only_nested_archives",

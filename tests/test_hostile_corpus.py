@@ -206,4 +206,10 @@ def test_app(case: Case, app: AppTest):
         if page != PAGES[0] and len(balanced) == 1:
             label = next(iter(balanced))
             allowed.append(f"There is only one class ({label!r}); balancing needs at least two.")
+        if page == PAGES[0] and len(case.counts) == 1:
+            label = next(iter(case.counts))
+            allowed.append(
+                f"There is only one class ({label!r}): there is nothing to balance, and a "
+                "classifier needs at least two classes."
+            )
         assert shown == allowed, (page, shown)

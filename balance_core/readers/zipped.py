@@ -1176,10 +1176,10 @@ def _read_metadata(
         # A labels file describes the zip's images: millions of rows for a handful
         # of images is a bomb, refused before a byte of it is decompressed.
         raise DatasetError(
-            f"{name!r} inside {directory.archive!r} declares {declared:,} bytes, far more "
-            f"than a labels file for {n_images:,} image{'s' * (n_images != 1)} needs "
-            f"(at most {allowed:,}); upload the labels file on its own, or zip it with "
-            "the images it lists.",
+            f"{name!r} inside {directory.archive!r} declares {declared:,} bytes, above the "
+            f"limit of {allowed:,} for a labels file of {n_images:,} "
+            f"image{'s' * (n_images != 1)}; upload the labels file on its own, or zip it "
+            "with the images it lists.",
             kind="metadata_too_large",
         )
     try:
