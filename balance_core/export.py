@@ -316,8 +316,10 @@ def write_atomic_many(
                 devices.append((target, data))
                 continue
             mode = stat.S_IMODE(status.st_mode) if status is not None else None
-            temp, fd = _new_temp(target)
-            staged.append((temp, target))
+            # Listed before it is created, so an exception raised at any moment (a
+            # SIGTERM turned into one) still finds it to remove.
+            fd = _new_temp(target, staged)
+            temp = staged[-1][0]
             with os.fdopen(fd, "wb") as handle:
                 _write_into(handle, data)
                 handle.flush()
@@ -359,15 +361,21 @@ def _write_into(handle: BinaryIO, data: Any) -> None:
             view = view[written or 0 :] if written is not None else view[:0]
 
 
-def _new_temp(target: Path) -> tuple[Path, int]:
-    """A new, empty temporary file beside ``target``, opened for writing."""
+def _new_temp(target: Path, staged: list[tuple[Path, Path]]) -> int:
+    """A new, empty temporary file beside ``target``, opened for writing; its path is
+    appended to ``staged`` before it exists."""
     while True:
         # A short prefix of the name: a target near the file-name limit still gets one.
         temp = target.parent / f".{target.name[:64]}.{secrets.token_hex(6)}.tmp"
+        staged.append((temp, target))
         try:
-            return temp, os.open(temp, _NEW_FILE, 0o666)
+            return os.open(temp, _NEW_FILE, 0o666)
         except FileExistsError:
+            staged.pop()  # someone else's file: never ours to remove
             continue
+        except OSError:
+            staged.pop()  # not created (no permission, no space, ...)
+            raise
 
 
 def _sync_folder(folder: Path) -> None:

@@ -264,9 +264,15 @@ def test_sigterm_mid_write_leaves_no_temporary_file(tmp_path: Path):
     else:
         pytest.fail("the temporary file never appeared")
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 143, err
-    assert err == "error: terminated.\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert not [name for name in left if name.endswith(".tmp")], left
+    if process.returncode == 143:
+        assert err == "error: terminated.\n"
+        # The signal can land between the rename and the exit: then the output is whole.
+        if "out.csv" in left:
+            assert out.read_bytes().count(b"\n") == 600_001
+    else:  # the run finished before the signal was delivered
+        assert process.returncode == 0 and "out.csv" in left, err
 
 
 @pytest.mark.parametrize(
