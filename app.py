@@ -6,11 +6,12 @@ import streamlit as st
 
 from balance_core.charts import seesaw_chart
 from balance_core.examples import EXAMPLES
-from ui import frame, state
+from ui import columns, frame, state
 
 current = frame.page("Home")
 
 st.title(":material/balance: Seesaw")
+current = columns.panel(current)
 st.markdown(
     "**Is your dataset balanced?** Drop a labels file or a zip of image folders in the "
     "sidebar, see the class counts and the data's problems, try the fixes with a live "

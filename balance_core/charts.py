@@ -7,13 +7,17 @@ Plotly renders a subset of HTML in every text it draws (``<b>``, ``<a href>``,
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Mapping
 
 import plotly.graph_objects as go
 
+from .ordering import natural_key
 from .stats import Distribution
 
 __all__ = [
     "before_after_chart",
+    "fold_classes",
     "plotly_text",
     "seesaw_chart",
     "split_chart",
@@ -47,6 +51,42 @@ def _unique_names(labels: list[str]) -> list[str]:
     return names
 
 
+def fold_classes(
+    counts: Mapping[str, int], *, max_bars: int = LONG_TAIL_BARS
+) -> tuple[list[str], list[str]]:
+    """The classes drawn one bar each and the long tail folded into one bar.
+
+    Classes are ordered by count, largest first, ties in natural order (``cls_2``
+    before ``cls_10``); with more than ``max_bars`` classes the largest
+    ``max_bars - 1`` are kept and the rest returned as the tail.
+    """
+    ordered = sorted(counts, key=lambda label: (-counts[label], natural_key(label)))
+    if len(ordered) <= max_bars:
+        return ordered, []
+    return ordered[: max_bars - 1], ordered[max_bars - 1 :]
+
+
+def _tail_name(tail: list[str]) -> str:
+    return f"{len(tail):,} smaller classes"
+
+
+def _class_axis(names: list[str]) -> dict:
+    # Labels that look like numbers ("0", "10") would otherwise get a numeric axis:
+    # bars placed at their value, ticks at -0.5, and our order (by count) lost.
+    return {"type": "category", "categoryorder": "array", "categoryarray": names}
+
+
+def _count_axis(values: list[int], *, log_scale: bool) -> dict:
+    """A count axis; on a log scale its range is in log10 units, from below the
+    smallest non-zero bar to above the largest, so no bar shrinks to a sliver."""
+    if not log_scale:
+        return {"type": "linear", "rangemode": "tozero"}
+    positive = [v for v in values if v > 0] or [1]
+    low, high = math.log10(min(positive)), math.log10(max(positive))
+    # Room under the smallest bar and above the largest for its text.
+    return {"type": "log", "range": [max(low - 0.5, -0.3), high + 0.4]}
+
+
 def seesaw_chart(
     dist: Distribution, *, log_scale: bool = False, max_bars: int = LONG_TAIL_BARS
 ) -> go.Figure:
@@ -62,19 +102,16 @@ def seesaw_chart(
         With more classes, the largest ``max_bars - 1`` are drawn and the rest summed
         into one bar (minority still picked out in the title).
     """
-    ordered = sorted(dist.counts.items(), key=lambda item: (-item[1], item[0]))
-    rest = []
-    if len(ordered) > max_bars:
-        ordered, rest = ordered[: max_bars - 1], ordered[max_bars - 1 :]
-    names = _unique_names([label for label, _ in ordered])
-    counts = [n for _, n in ordered]
+    shown, rest = fold_classes(dist.counts, max_bars=max_bars)
+    names = _unique_names(shown)
+    counts = [dist.counts[label] for label in shown]
     if rest:
-        names.append(f"{len(rest):,} smaller classes")
-        counts.append(sum(n for _, n in rest))
+        names.append(_tail_name(rest))
+        counts.append(sum(dist.counts[label] for label in rest))
     colors = [
         MAJORITY_COLOR if label == dist.majority else
         MINORITY_COLOR if label == dist.minority else OTHER_COLOR
-        for label, _ in ordered
+        for label in shown
     ] + ([OTHER_COLOR] if rest else [])  # fmt: skip
     total = dist.n_labelled or 1
     figure = go.Figure(
@@ -90,19 +127,21 @@ def seesaw_chart(
         )
     )
     if dist.n_classes > 1 and dist.minority is not None:
+        minority_count = dist.counts[dist.minority]
+        # Shapes on a log axis are placed in log10 units, not in counts.
+        line_y = math.log10(max(minority_count, 1)) if log_scale else minority_count
         figure.add_hline(
-            y=max(dist.counts[dist.minority], 1 if log_scale else 0),
+            y=line_y,
             line_dash="dot",
             line_color=MINORITY_COLOR,
-            annotation_text=f"minority: {dist.counts[dist.minority]:,}",
+            annotation_text=f"minority: {minority_count:,}",
             annotation_position="top right",
         )
     minority = "" if dist.minority is None else f" · minority {plotly_text(dist.minority)}"
     figure.update_layout(
         title=f"Imbalance ratio {dist.ratio_text} · {dist.n_classes:,} classes{minority}",
-        xaxis_title="class",
-        yaxis_title="samples",
-        yaxis_type="log" if log_scale else "linear",
+        xaxis={"title": "class", **_class_axis(names)},
+        yaxis={"title": "samples", **_count_axis(counts, log_scale=log_scale)},
         showlegend=False,
         margin={"t": 60, "b": 40, "l": 40, "r": 20},
         bargap=0.25,
@@ -111,14 +150,23 @@ def seesaw_chart(
 
 
 def before_after_chart(
-    before: dict[str, int], after: dict[str, int], *, log_scale: bool = False
+    before: dict[str, int],
+    after: dict[str, int],
+    *,
+    log_scale: bool = False,
+    max_bars: int = LONG_TAIL_BARS,
 ) -> go.Figure:
-    """Counts per class before and after a sampling plan, side by side."""
-    labels = sorted(before, key=lambda label: (-before[label], label))
-    names = _unique_names(labels)
+    """Counts per class before and after a sampling plan, side by side; past
+    ``max_bars`` classes the smaller ones are summed into one pair of bars."""
+    shown, rest = fold_classes(before, max_bars=max_bars)
+    names = _unique_names(shown) + ([_tail_name(rest)] if rest else [])
     figure = go.Figure()
+    values_drawn: list[int] = []
     for title, counts, color in (("before", before, BEFORE_COLOR), ("after", after, AFTER_COLOR)):
-        values = [counts.get(label, 0) for label in labels]
+        values = [counts.get(label, 0) for label in shown]
+        if rest:
+            values.append(sum(counts.get(label, 0) for label in rest))
+        values_drawn += values
         figure.add_bar(
             name=title,
             x=names,
@@ -131,8 +179,8 @@ def before_after_chart(
         )
     figure.update_layout(
         barmode="group",
-        yaxis_title="samples",
-        yaxis_type="log" if log_scale else "linear",
+        xaxis=_class_axis(names),
+        yaxis={"title": "samples", **_count_axis(values_drawn, log_scale=log_scale)},
         legend={"orientation": "h", "y": 1.1},
         margin={"t": 40, "b": 40, "l": 40, "r": 20},
     )
@@ -140,28 +188,39 @@ def before_after_chart(
 
 
 def weights_chart(
-    weights: dict[str, float], share_before: dict[str, float], share_after: dict[str, float]
+    weights: dict[str, float],
+    share_before: dict[str, float],
+    share_after: dict[str, float],
+    *,
+    max_bars: int = LONG_TAIL_BARS,
 ) -> go.Figure:
     """Each class's share of the total loss weight without and with class weights, with
-    the weight itself in the hover."""
-    labels = sorted(weights, key=lambda label: (share_before[label], label))
-    names = _unique_names(labels)
+    the weight itself in the hover; past ``max_bars`` classes the ones with the largest
+    unweighted share are drawn and the rest summed into one pair of bars."""
+    shown, rest = fold_classes(share_before, max_bars=max_bars)
+    names = _unique_names(shown) + ([_tail_name(rest)] if rest else [])
     figure = go.Figure()
     for title, shares, color in (
         ("share of the loss, unweighted", share_before, BEFORE_COLOR),
         ("share of the loss, weighted", share_after, AFTER_COLOR),
     ):
+        values = [shares[label] for label in shown]
+        custom = [[f"{weights[label]:.3g}"] for label in shown]
+        if rest:
+            values.append(sum(shares[label] for label in rest))
+            tail = [weights[label] for label in rest]
+            custom.append([f"{min(tail):.3g} to {max(tail):.3g}"])
         figure.add_bar(
             name=title,
             x=names,
-            y=[shares[label] for label in labels],
+            y=values,
             marker_color=color,
-            customdata=[[weights[label]] for label in labels],
-            hovertemplate="%{x}<br>%{y:.1%} of the loss · weight %{customdata[0]:.3g}"
-            "<extra></extra>",
+            customdata=custom,
+            hovertemplate="%{x}<br>%{y:.1%} of the loss · weight %{customdata[0]}<extra></extra>",
         )
     figure.update_layout(
         barmode="group",
+        xaxis=_class_axis(names),
         yaxis_tickformat=".0%",
         yaxis_title="share of total loss weight",
         legend={"orientation": "h", "y": 1.1},
@@ -170,23 +229,31 @@ def weights_chart(
     return figure
 
 
-def split_chart(dist: Distribution, *, log_scale: bool = False) -> go.Figure:
-    """Counts per class in each split, side by side."""
-    labels = sorted(dist.counts, key=lambda label: (-dist.counts[label], label))
-    names = _unique_names(labels)
+def split_chart(
+    dist: Distribution, *, log_scale: bool = False, max_bars: int = LONG_TAIL_BARS
+) -> go.Figure:
+    """Counts per class in each split, side by side; past ``max_bars`` classes the
+    smaller ones are summed into one group of bars."""
+    shown, rest = fold_classes(dist.counts, max_bars=max_bars)
+    names = _unique_names(shown) + ([_tail_name(rest)] if rest else [])
     figure = go.Figure()
+    values_drawn: list[int] = []
     for position, (split, counts) in enumerate(dist.split_counts.items()):
+        values = [counts.get(label, 0) for label in shown]
+        if rest:
+            values.append(sum(counts.get(label, 0) for label in rest))
+        values_drawn += values
         figure.add_bar(
             name=plotly_text(split),
             x=names,
-            y=[counts.get(label, 0) for label in labels],
+            y=values,
             marker_color=SPLIT_COLORS[position % len(SPLIT_COLORS)],
             hovertemplate="%{x}<br>%{fullData.name}: %{y:,}<extra></extra>",
         )
     figure.update_layout(
         barmode="group",
-        yaxis_title="samples",
-        yaxis_type="log" if log_scale else "linear",
+        xaxis=_class_axis(names),
+        yaxis={"title": "samples", **_count_axis(values_drawn, log_scale=log_scale)},
         legend={"orientation": "h", "y": 1.1, "title": "split"},
         margin={"t": 40, "b": 40, "l": 40, "r": 20},
     )

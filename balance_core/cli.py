@@ -10,20 +10,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import cli_checks
+from . import cli_checks, cli_detect
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .classes import dataset_class_order
 from .errors import DatasetError
 from .export import snippets, table_parquet, weights_json, write_atomic_many, write_table_csv
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, FLOAT_LIMITS, Limits, check_limit_value
 from .plan import WEIGHT_METHODS
 from .readers import read_dataset
 from .recipe import Recipe, Strategy, run
@@ -52,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="class counts, imbalance metrics and data-quality findings",
         description="Read a labels table or a zip of image folders and report its balance.",
     )
-    analyze_cmd.add_argument("input", metavar="INPUT", help="CSV/TSV/JSON/Parquet/XLSX or zip")
+    analyze_cmd.add_argument(
+        "input", metavar="INPUT", help="CSV/TSV/JSON/Parquet/XLSX, zip, COCO JSON or a folder"
+    )
     _add_reader_options(analyze_cmd)
+    cli_detect.add_analyze_options(analyze_cmd)
     analyze_cmd.add_argument("--json", action="store_true", help="print one JSON object")
     analyze_cmd.add_argument(
         "--no-findings",
@@ -119,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="refuse an input other than the recipe's"
     )
     apply_cmd.add_argument("--limit", metavar="NAME=VALUE", action="append", default=[])
+    cli_detect.add_apply_options(apply_cmd)
     cli_checks.add_commands(commands)
+    cli_detect.add_commands(commands)
     return parser
 
 
@@ -181,37 +189,73 @@ def _add_reader_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_limits(items: Sequence[str]) -> Limits:
-    """``["max_zip_entries=10", ...]`` -> :class:`Limits`."""
-    fields = {f.name: f.type for f in dataclasses.fields(Limits)}
+    """``["max_zip_entries=10", ...]`` -> :class:`Limits`; every value a finite number
+    above 0 (``nan``, ``inf``, ``0`` and negatives are refused in one sentence)."""
+    fields = {f.name for f in dataclasses.fields(Limits)}
     changes: dict[str, int | float] = {}
     for item in items:
         name, _, value = item.partition("=")
         name = name.strip().replace("-", "_")
         if name not in fields:
             raise DatasetError(
-                f"Unknown limit {name!r}; the limits are {', '.join(fields)}.", kind="usage"
+                f"Unknown limit {name!r}; the limits are {', '.join(sorted(fields))}.",
+                kind="usage",
             )
+        text = value.strip().replace("_", "")
         try:
-            number = float(value) if fields[name] in (float, "float") else int(value)
+            number: int | float = int(text) if name not in FLOAT_LIMITS else float(text)
         except ValueError:
+            try:
+                number = float(text)  # "1e9" for a whole-number limit
+            except ValueError:
+                raise DatasetError(
+                    f"The limit {name} needs a number, got {value!r}.", kind="usage"
+                ) from None
+            if math.isfinite(number) and number.is_integer() and name not in FLOAT_LIMITS:
+                number = int(number)
+        if isinstance(number, float) and not math.isfinite(number):
             raise DatasetError(
-                f"The limit {name} needs a number, got {value!r}.", kind="usage"
-            ) from None
-        if number <= 0:
-            raise DatasetError(f"The limit {name} must be above 0, got {value}.", kind="usage")
+                f"The limit {name} must be a finite number above 0, got {value!r}.",
+                kind="usage",
+            )
+        check_limit_value(name, number)
         changes[name] = number
     return dataclasses.replace(DEFAULT_LIMITS, **changes)
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised where the program is, so temporary files are cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise _Terminated
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI; returns the exit status."""
     stdout = stdout or sys.stdout
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv, stdout)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None, stdout: TextIO) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command in cli_checks.COMMANDS:
             return cli_checks.run_command(args, stdout)  # 1 when a check fails
+        if args.command in cli_detect.COMMANDS:
+            return cli_detect.run_command(args, stdout)
         if args.command == "analyze":
             dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+            if dataset.kind != "single":
+                cli_detect.analyze_command(args, dataset, stdout)
+                return 0
             result = analyze(dataset, findings=not args.no_findings)
             if args.json:
                 json.dump(result.to_dict(), stdout, ensure_ascii=False, allow_nan=False)
@@ -229,11 +273,21 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("error: terminated.", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error of ours, and no traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as error:
+        # An input that cannot be opened (permissions, a name too long, a folder in
+        # the way) is the user's to fix: one sentence, not a traceback.
+        where = f" {error.filename!r}" if error.filename else ""
+        reason = error.strerror or str(error)
+        print(f"error: Cannot use{where}: {reason}; check the path.", file=sys.stderr)
+        return 2
 
 
 def _reader(args: argparse.Namespace) -> dict:
@@ -244,6 +298,7 @@ def _reader(args: argparse.Namespace) -> dict:
         "group_col": args.group_col,
         "sheet": args.sheet,
         "probe": args.probe,
+        **cli_detect.reader_options(args),
     }
 
 
@@ -329,7 +384,8 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             label_mapping=_mapping(args),
             output={"format": manifest_format, "neutralize_formulas": not args.raw_csv},
         )
-    dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
+    limits = parse_limits(args.limit)
+    dataset = read_dataset(args.input, limits=limits, **_reader(args))
     recipe = replace(
         recipe,
         reader=dataset.roles.as_dict() | {"sheet": args.sheet},
@@ -341,7 +397,7 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             "sha256": dataset.source.sha256 if args.recipe else None,
         },
     )
-    outcome = run(recipe, dataset)
+    outcome = run(recipe, dataset, limits=limits)
     files, report = _outcome_files(
         outcome, args.output, getattr(args, "dropped", None), dataset=dataset
     )
@@ -368,11 +424,19 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             f"Cannot read the recipe {args.recipe!r} ({error.strerror}); check the path.",
             kind="file_not_found",
         ) from None
+    if cli_detect.is_sample_recipe(recipe):
+        cli_detect.apply_recipe(args, recipe, stdout)
+        return
+    if args.yolo_list or args.coco:
+        raise DatasetError(
+            "--yolo-list and --coco only apply to sample-plan recipes.", kind="usage"
+        )
     reader = {
         f"{role}_col": recipe.reader.get(role) for role in ("label", "path", "split", "group")
     }
+    limits = parse_limits(args.limit)
     dataset = read_dataset(
-        args.input, sheet=recipe.reader.get("sheet"), limits=parse_limits(args.limit), **reader
+        args.input, sheet=recipe.reader.get("sheet"), limits=limits, multilabel="off", **reader
     )
     expected = recipe.input.get("sha256")
     if expected and expected != dataset.source.sha256:
@@ -387,7 +451,9 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             "choice to it.",
             file=sys.stderr,
         )
-    files, report = _outcome_files(run(recipe, dataset), args.output, args.dropped, dataset=dataset)
+    files, report = _outcome_files(
+        run(recipe, dataset, limits=limits), args.output, args.dropped, dataset=dataset
+    )
     write_atomic_many(files)
     stdout.write(report)
 

@@ -29,9 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .budget import check_output, estimate_table
 from .errors import DatasetError
+from .limits import Limits
 from .weights_export import snippets, weights_json
-from .zip_export import balanced_zip
+from .zip_export import balanced_zip, write_balanced_zip
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -42,6 +44,7 @@ __all__ = [
     "weights_json",
     "write_atomic",
     "write_atomic_many",
+    "write_balanced_zip",
     "write_table_csv",
 ]
 
@@ -154,10 +157,14 @@ def write_table_csv(
     sink: str | Path | BinaryIO | pa.NativeFile,
     *,
     neutralize_formulas: bool = True,
+    limits: Limits | None = None,
 ) -> None:
     """:func:`table_csv` written straight into ``sink`` (a path or a binary file), so a
-    manifest of millions of rows is never held in memory twice."""
+    manifest of millions of rows is never held in memory twice. ``limits`` bound its
+    rows and estimated bytes (:func:`balance_core.budget.check_output`) before the
+    first byte is written."""
     table = _check_table(table, "The table to write as CSV")
+    check_output(estimate_table(table), limits=limits, what="The CSV file")
     columns = [_csv_column(column, neutralize_formulas) for column in table.columns]
     names = [_neutralise_name(n) if neutralize_formulas else n for n in table.column_names]
     pacsv.write_csv(
@@ -169,7 +176,9 @@ def write_table_csv(
     )
 
 
-def table_csv(table: pa.Table, *, neutralize_formulas: bool = True) -> bytes:
+def table_csv(
+    table: pa.Table, *, neutralize_formulas: bool = True, limits: Limits | None = None
+) -> bytes:
     """A table as UTF-8 CSV (RFC 4180), safe to open in a spreadsheet.
 
     The header row comes first; every line ends with CRLF; text fields are always
@@ -189,6 +198,9 @@ def table_csv(table: pa.Table, *, neutralize_formulas: bool = True) -> bytes:
         as a formula (OWASP's advice against CSV injection). Numeric columns are
         never changed, but note that a text label such as ``"-1"`` becomes
         ``"'-1"``: turn this off for files that only programs will read.
+    limits : Limits, optional
+        ``max_output_rows`` and ``max_output_bytes`` (default
+        :data:`~balance_core.DEFAULT_LIMITS`), checked before writing.
 
     Returns
     -------
@@ -202,16 +214,18 @@ def table_csv(table: pa.Table, *, neutralize_formulas: bool = True) -> bytes:
     OWASP Foundation. CSV Injection. https://owasp.org/www-community/attacks/CSV_Injection
     """
     sink = pa.BufferOutputStream()
-    write_table_csv(table, sink, neutralize_formulas=neutralize_formulas)
+    write_table_csv(table, sink, neutralize_formulas=neutralize_formulas, limits=limits)
     return sink.getvalue().to_pybytes()
 
 
-def table_parquet(table: pa.Table) -> bytes:
+def table_parquet(table: pa.Table, *, limits: Limits | None = None) -> bytes:
     """A table as Parquet with the values exactly as they are (no neutralisation).
 
     Parameters
     ----------
     table : pyarrow.Table
+    limits : Limits, optional
+        ``max_output_rows`` and ``max_output_bytes``, checked before writing.
 
     Returns
     -------
@@ -220,6 +234,7 @@ def table_parquet(table: pa.Table) -> bytes:
         statistics, the Arrow schema stored so types come back exactly).
     """
     table = _check_table(table, "The table to write as Parquet")
+    check_output(estimate_table(table), limits=limits, what="The Parquet file")
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="snappy", store_schema=True)
     return sink.getvalue().to_pybytes()
@@ -264,6 +279,10 @@ def write_atomic_many(
     a missing permission or a folder where a file should go changes nothing.
     (Only a failure of ``os.replace`` itself between two renames, which the
     checks before it make unlikely, could leave the first files replaced.)
+    A target that exists and is not a regular file (``/dev/null``, ``/dev/full``,
+    a FIFO) is written into directly, after the regular files are staged: it is
+    never replaced by a regular file, and a failure to write it (``/dev/full``)
+    leaves the regular files untouched.
 
     Parameters
     ----------
@@ -283,24 +302,32 @@ def write_atomic_many(
         if not (isinstance(data, (bytes, bytearray, memoryview)) or callable(data)):
             raise TypeError(f"write_atomic writes bytes, got {type(data).__name__}.")
     staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+    devices: list[tuple[Path, Any]] = []  # written last, straight into the device
     target = Path()
     try:
         for path, data in files:
             target = Path(path)
             if target.is_dir():
                 raise IsADirectoryError(21, "Is a directory")
-            mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else None
+            status = _status(target)
+            if status is not None and not stat.S_ISREG(status.st_mode):
+                # /dev/null, /dev/stdout, a FIFO: a rename would replace the node with
+                # a regular file, so the bytes go into it as they are.
+                devices.append((target, data))
+                continue
+            mode = stat.S_IMODE(status.st_mode) if status is not None else None
             temp, fd = _new_temp(target)
             staged.append((temp, target))
             with os.fdopen(fd, "wb") as handle:
-                if callable(data):
-                    data(handle)  # streams into the file (e.g. a big CSV)
-                else:
-                    handle.write(data)
+                _write_into(handle, data)
                 handle.flush()
                 os.fsync(handle.fileno())
             if mode is not None:
                 os.chmod(temp, mode)
+        for device, data in devices:
+            target = device
+            with open(device, "wb", buffering=0) as handle:
+                _write_into(handle, data)
         while staged:
             temp, target = staged[0]
             os.replace(temp, target)
@@ -315,10 +342,28 @@ def write_atomic_many(
                 temp.unlink(missing_ok=True)
 
 
+def _status(target: Path) -> os.stat_result | None:
+    try:
+        return target.stat()
+    except FileNotFoundError:
+        return None
+
+
+def _write_into(handle: BinaryIO, data: Any) -> None:
+    if callable(data):
+        data(handle)  # streams into the file (e.g. a big CSV)
+    else:
+        view = memoryview(data)
+        while view:  # an unbuffered device may take fewer bytes than given
+            written = handle.write(view)
+            view = view[written or 0 :] if written is not None else view[:0]
+
+
 def _new_temp(target: Path) -> tuple[Path, int]:
     """A new, empty temporary file beside ``target``, opened for writing."""
     while True:
-        temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        # A short prefix of the name: a target near the file-name limit still gets one.
+        temp = target.parent / f".{target.name[:64]}.{secrets.token_hex(6)}.tmp"
         try:
             return temp, os.open(temp, _NEW_FILE, 0o666)
         except FileExistsError:

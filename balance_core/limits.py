@@ -25,6 +25,11 @@ Where each limit is enforced (always before the work it protects):
                            vectorised pass, ``pyarrow.compute.binary_length``).
 ``max_classes``            table and zip readers: distinct labels, once the label
                            column is known.
+``max_output_rows``        balancing (CLI, :func:`~balance_core.recipe.run`) and the
+                           exporters: rows a plan asks for, estimated from its target
+                           counts (:mod:`balance_core.budget`) before any row is chosen.
+``max_output_bytes``       the same, for the estimated bytes of a manifest, the dropped
+                           rows or a balanced zip (from the central directory's sizes).
 =========================  ==========================================================
 
 The app reads overrides from ``.streamlit/seesaw.toml`` (see ``ui/limits.py``); the
@@ -33,11 +38,12 @@ CLI from ``--limit NAME=VALUE``; library callers pass ``Limits(...)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 from .errors import DatasetError
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "limit_error"]
+__all__ = ["DEFAULT_LIMITS", "FLOAT_LIMITS", "Limits", "check_limit_value", "limit_error"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +80,16 @@ class Limits:
         Length of one cell or column name, in UTF-8 bytes (1 MiB).
     max_classes : int
         Distinct labels (100,000).
+    max_output_rows : int
+        Rows of one output (manifest, dropped rows, entries of a balanced zip),
+        estimated from the plan before writing (200,000,000).
+    max_output_bytes : int
+        Estimated bytes of one output file (64 GiB; the app sets a lower value in
+        ``.streamlit/seesaw.toml``, as it builds downloads in memory).
+
+    Every value must be a finite number above 0, a whole number except
+    ``max_compression_ratio``; anything else raises :class:`DatasetError`
+    (kind ``usage``) with one sentence.
     """
 
     max_input_bytes: int = 64 * 1024**3
@@ -87,6 +103,31 @@ class Limits:
     max_table_columns: int = 2_000
     max_cell_bytes: int = 1024**2
     max_classes: int = 100_000
+    max_output_rows: int = 200_000_000
+    max_output_bytes: int = 64 * 1024**3
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            check_limit_value(spec.name, getattr(self, spec.name))
+
+
+FLOAT_LIMITS = frozenset({"max_compression_ratio"})
+"""The limits that may be fractional; every other limit is a whole number."""
+
+
+def check_limit_value(name: str, value: object) -> None:
+    """Refuse a limit that is not a finite number above 0 (whole where it must be)."""
+    whole = name not in FLOAT_LIMITS
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    ok = (
+        number
+        and math.isfinite(value)
+        and value > 0
+        and (not whole or isinstance(value, int) or float(value).is_integer())
+    )
+    if not ok:
+        wanted = "a whole number above 0" if whole else "a finite number above 0"
+        raise DatasetError(f"The limit {name} must be {wanted}, got {value!r}.", kind="usage")
 
 
 DEFAULT_LIMITS = Limits()

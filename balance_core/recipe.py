@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from ._version import __version__
 from .apply import Resampled, counts_for, default_split, resample, sample_weights
+from .budget import check_output, estimate_output
 from .dataset import Dataset
 from .errors import DatasetError
+from .limits import Limits
 from .plan import (
     ClassWeights,
     SamplerWeights,
@@ -28,11 +32,22 @@ from .plan import (
     sampler_weights,
 )
 
-__all__ = ["RECIPE_FORMAT", "Outcome", "Recipe", "Strategy", "make_plan", "run", "run_counts"]
+__all__ = [
+    "RECIPE_FORMAT",
+    "Outcome",
+    "Recipe",
+    "Strategy",
+    "make_plan",
+    "recipe_problems",
+    "run",
+    "run_counts",
+]
 
 RECIPE_FORMAT = "seesaw-recipe/1"
 SAMPLING_METHODS = ("undersample", "oversample", "resample")
 WEIGHT_KINDS = ("weights", "sampler")
+# Samples with several labels or boxes: the plan replays through balance_core.sample_recipe.
+SAMPLE_PLAN = "sample_plan"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,9 +66,13 @@ class Strategy:
     beta, normalize, max_ratio, custom, num_samples
         Options of :func:`balance_core.plan.class_weights` and
         :func:`balance_core.plan.sampler_weights`.
+    sample_plan : dict, optional
+        With ``method="sample_plan"``: the plan for samples with several labels or
+        boxes, as :func:`balance_core.sample_recipe.sample_record` writes it
+        (``{"method": "repeat_factor", "threshold": 0.001, "seed": 0}``).
     """
 
-    method: Literal["undersample", "oversample", "resample", "weights", "sampler"]
+    method: Literal["undersample", "oversample", "resample", "weights", "sampler", "sample_plan"]
     target: str = "equal"
     weighting: str = "balanced"
     beta: float = 0.999
@@ -61,13 +80,19 @@ class Strategy:
     max_ratio: float | None = None
     custom: dict[str, float] | None = None
     num_samples: int | None = None
+    sample_plan: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in SAMPLING_METHODS + WEIGHT_KINDS:
+        if self.method not in (*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN):
             raise DatasetError(
                 f"Unknown strategy {self.method!r}; use one of "
-                f"{', '.join(SAMPLING_METHODS + WEIGHT_KINDS)}.",
+                f"{', '.join((*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN))}.",
                 kind="bad_parameter",
+            )
+        if (self.method == SAMPLE_PLAN) != isinstance(self.sample_plan, dict):
+            raise DatasetError(
+                "A sample_plan strategy needs its plan (a JSON object), and only it has one.",
+                kind="bad_recipe",
             )
 
     @property
@@ -111,10 +136,13 @@ class Recipe:
 
     def to_json(self) -> bytes:
         """The recipe as UTF-8 JSON with sorted keys (stable bytes)."""
+        strategy = asdict(self.strategy)
+        if strategy["sample_plan"] is None:
+            del strategy["sample_plan"]  # recipes of one label per row keep their bytes
         payload = {
             "format": RECIPE_FORMAT,
             "seesaw_version": __version__,
-            "strategy": asdict(self.strategy),
+            "strategy": strategy,
             "seed": self.seed,
             "split": self.split,
             "use_groups": self.use_groups,
@@ -131,7 +159,18 @@ class Recipe:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Recipe:
-        """Read a recipe written by :meth:`to_json`; bad recipes raise DatasetError."""
+        """Read a recipe written by :meth:`to_json`.
+
+        The document is checked against the recipe schema before anything is
+        built (see :func:`recipe_problems`); every problem found is named in one
+        sentence of the error (kind ``bad_recipe``), e.g. ``strategy.target must
+        be text, not a number``."""
+        if isinstance(data, (bytes, bytearray)) and len(data) > MAX_RECIPE_BYTES:
+            raise DatasetError(
+                f"The recipe is {len(data):,} bytes, more than a recipe ever needs "
+                f"({MAX_RECIPE_BYTES:,}); use the file Seesaw wrote.",
+                kind="bad_recipe",
+            )
         try:
             payload = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -139,32 +178,135 @@ class Recipe:
                 f"The recipe is not valid JSON ({error}); use the file Seesaw wrote.",
                 kind="bad_recipe",
             ) from None
+        except RecursionError:
+            raise DatasetError(
+                "The recipe is nested too deeply to be a Seesaw recipe; use the file Seesaw wrote.",
+                kind="bad_recipe",
+            ) from None
         if not isinstance(payload, dict) or payload.get("format") != RECIPE_FORMAT:
             raise DatasetError(
                 f"This is not a Seesaw recipe (expected format {RECIPE_FORMAT!r}).",
                 kind="bad_recipe",
             )
-        try:
-            strategy = Strategy(**payload["strategy"])
-            recipe = cls(
-                strategy=strategy,
-                seed=payload.get("seed", 0),
-                split=payload.get("split", "auto"),
-                use_groups=bool(payload.get("use_groups", True)),
-                stratify=payload.get("stratify"),
-                label_mapping=dict(payload.get("label_mapping") or {}),
-                reader=dict(payload.get("reader") or {}),
-                input=dict(payload.get("input") or {}),
-                output=dict(payload.get("output") or {"format": "csv"}),
-            )
-        except (KeyError, TypeError) as error:
+        problems = recipe_problems(payload)
+        if problems:
             raise DatasetError(
-                f"The recipe is missing or misnames a field ({error}); use the file Seesaw wrote.",
+                "The recipe is not valid: " + "; ".join(problems) + "; use the file Seesaw "
+                "wrote or fix these fields.",
                 kind="bad_recipe",
-            ) from None
-        if isinstance(recipe.seed, bool) or not isinstance(recipe.seed, int) or recipe.seed < 0:
-            raise DatasetError("The recipe's seed must be a whole number >= 0.", kind="bad_recipe")
-        return recipe
+            )
+        strategy = Strategy(**payload["strategy"])
+        return cls(
+            strategy=strategy,
+            seed=payload.get("seed", 0),
+            split=payload.get("split", "auto"),
+            use_groups=payload.get("use_groups", True),
+            stratify=payload.get("stratify"),
+            label_mapping=dict(payload.get("label_mapping") or {}),
+            reader=dict(payload.get("reader") or {}),
+            input=dict(payload.get("input") or {}),
+            output=dict(payload.get("output") or {"format": "csv"}),
+        )
+
+
+MAX_RECIPE_BYTES = 64 * 1024**2
+"""A recipe is a few kilobytes (a label mapping of 100,000 classes a few MB)."""
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# field -> (test, what it must be); a missing optional field takes its default.
+_TEXT = (lambda v: isinstance(v, str), "text")
+_TEXT_OR_NULL = (lambda v: v is None or isinstance(v, str), "text or null")
+_STRATEGY_FIELDS: dict[str, tuple[Any, str]] = {
+    "method": (lambda v: v in SAMPLING_METHODS + WEIGHT_KINDS, "one of "
+               + ", ".join(SAMPLING_METHODS + WEIGHT_KINDS)),
+    "target": _TEXT,
+    "weighting": _TEXT,
+    "beta": (_is_number, "a number"),
+    "normalize": (lambda v: v in ("source", "mean", "min"), "one of source, mean, min"),
+    "max_ratio": (lambda v: v is None or _is_number(v), "a number or null"),
+    "custom": (
+        lambda v: v is None
+        or (isinstance(v, dict) and all(_is_number(w) for w in v.values())),
+        "null or an object of label: number",
+    ),
+    "num_samples": (lambda v: v is None or (_is_whole(v) and v > 0), "a whole number or null"),
+}  # fmt: skip
+_TOP_FIELDS: dict[str, tuple[Any, str]] = {
+    "format": _TEXT,
+    "seesaw_version": _TEXT,
+    "strategy": (lambda v: isinstance(v, dict), "an object"),
+    "seed": (lambda v: _is_whole(v) and v >= 0, "a whole number >= 0"),
+    "split": _TEXT_OR_NULL,
+    "use_groups": (lambda v: isinstance(v, bool), "true or false"),
+    "stratify": _TEXT_OR_NULL,
+    "label_mapping": (
+        lambda v: isinstance(v, dict)
+        and all(n is None or isinstance(n, str) for n in v.values()),
+        "an object of old label: new label (or null to drop it)",
+    ),
+    "reader": (
+        lambda v: isinstance(v, dict)
+        and all(c is None or isinstance(c, (str, int, float, bool)) for c in v.values()),
+        "an object of reader option: value (a role's column name, or null)",
+    ),
+    "input": (lambda v: isinstance(v, dict), "an object"),
+    "output": (
+        lambda v: isinstance(v, dict)
+        and v.get("format", "csv") in ("csv", "parquet")
+        and isinstance(v.get("neutralize_formulas", True), bool),
+        'an object with "format" csv or parquet and "neutralize_formulas" true or false',
+    ),
+}  # fmt: skip
+_REQUIRED = ("strategy",)
+
+
+def recipe_problems(payload: Mapping[str, Any]) -> list[str]:
+    """Every way a parsed recipe document differs from the recipe schema, one
+    phrase each (empty when it is valid). Unknown fields are problems too: a
+    misspelt field would otherwise be ignored silently."""
+    problems: list[str] = []
+
+    def check(where: str, fields: Mapping[str, tuple[Any, str]], value: Mapping) -> None:
+        for key, item in value.items():
+            if key not in fields:
+                problems.append(f"{where}{key!s:.80} is not a recipe field")
+                continue
+            test, wanted = fields[key]
+            if not test(item):
+                problems.append(f"{where}{key} must be {wanted}, not {_kind(item)}")
+
+    for key in _REQUIRED:
+        if key not in payload:
+            problems.append(f"{key} is missing")
+    check("", _TOP_FIELDS, payload)
+    strategy = payload.get("strategy")
+    if isinstance(strategy, dict):
+        if "method" not in strategy:
+            problems.append("strategy.method is missing")
+        check("strategy.", _STRATEGY_FIELDS, strategy)
+    return problems[:20]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -257,14 +399,35 @@ def run_counts(recipe: Recipe, counts: Mapping[str, int]) -> Outcome:
     return Outcome(recipe=recipe, split=split, counts=counts, weights=_weights(counts, strategy))
 
 
-def run(recipe: Recipe, dataset: Dataset) -> Outcome:
-    """Carry out ``recipe`` on ``dataset`` (already read with ``recipe.reader``)."""
+def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Outcome:
+    """Carry out ``recipe`` on ``dataset`` (already read with ``recipe.reader``).
+
+    A sampling plan's output is estimated from its counts and checked against
+    ``limits.max_output_rows`` and ``max_output_bytes`` (see
+    :mod:`balance_core.budget`) before any row is chosen: a plan asking for
+    billions of rows is refused in one sentence instead of exhausting memory.
+    For a ``sample_plan`` recipe use :func:`balance_core.sample_recipe.run_samples`."""
+    if recipe.strategy.method == SAMPLE_PLAN:
+        raise DatasetError(
+            "This recipe balances samples with several labels or boxes; run it with "
+            "balance_core.sample_recipe.run_samples.",
+            kind="usage",
+        )
+    if dataset.kind != "single":
+        raise DatasetError(
+            f"{recipe.strategy.method.capitalize()} balances one label per row, and "
+            f"{dataset.source.name!r} has {_kind_words(dataset)}; balance it with the sample "
+            "or label-weights command (repeat-factor, image-level sampling, ML-ROS/ML-RUS, "
+            "label weights).",
+            kind="wrong_kind",
+        )
     split = resolve_split(dataset, recipe.split)
     mapping = recipe.label_mapping or None
     counts = counts_for(dataset, split=split, mapping=mapping)
     outcome = replace(run_counts(recipe, counts), split=split)
     if outcome.plan is None:
         return outcome
+    check_output(estimate_output(outcome.plan, dataset=dataset), limits=limits, what="The manifest")
     resampled = resample(
         dataset,
         outcome.plan,
@@ -275,6 +438,26 @@ def run(recipe: Recipe, dataset: Dataset) -> Outcome:
         mapping=mapping,
     )
     return replace(outcome, resampled=resampled)
+
+
+def _check_stratify(dataset: Dataset, column: str | None) -> None:
+    """A column to stratify by holds values that can be told apart: not lists or
+    structs (Parquet's nested columns), which no grouping kernel takes."""
+    if column is None or column not in dataset.raw.column_names:
+        return  # a missing column is apply's to report, with the columns there are
+    kind = dataset.raw.schema.field(column).type
+    if pa.types.is_nested(kind) or pa.types.is_union(kind):
+        raise DatasetError(
+            f"The column {column!r} holds {kind} values (lists or records), which "
+            "cannot be strata; pick a column of text or numbers to stratify by.",
+            kind="nested_column",
+        )
+
+
+def _kind_words(dataset: Dataset) -> str:
+    if dataset.kind == "detection":
+        return "boxes (a detection dataset)"
+    return "several labels per row"
 
 
 def per_sample_weights(outcome: Outcome, dataset: Dataset):

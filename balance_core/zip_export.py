@@ -15,8 +15,10 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from .errors import DatasetError
+from .limits import Limits
+from .readers.zipped import WINDOWS_HOSTS
 
-__all__ = ["balanced_zip"]
+__all__ = ["balanced_zip", "write_balanced_zip"]
 
 
 def _bad(message: str, kind: str = "bad_parameter") -> DatasetError:
@@ -141,8 +143,11 @@ def _open_zip(source: bytes | str | Path) -> BinaryIO:
     )
 
 
-def _raw_data(handle: BinaryIO, info: zipfile.ZipInfo, size: int, name: str) -> bytes:
-    """The compressed bytes of one entry, found through its local header."""
+_COPY_CHUNK = 1 << 20
+
+
+def _data_start(handle: BinaryIO, info: zipfile.ZipInfo, size: int, name: str) -> int:
+    """Where the compressed bytes of one entry start, found through its local header."""
     handle.seek(info.header_offset)
     header = handle.read(_LOCAL.size)
     if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
@@ -151,8 +156,19 @@ def _raw_data(handle: BinaryIO, info: zipfile.ZipInfo, size: int, name: str) -> 
     start = info.header_offset + _LOCAL.size + name_len + extra_len
     if start + info.compress_size > size:
         raise _bad(f"The zip is damaged: the entry {name!r} is cut short.", "corrupt_zip")
+    return start
+
+
+def _copy_data(handle: BinaryIO, start: int, length: int, sink: BinaryIO) -> None:
+    """Copy ``length`` bytes from ``start`` in pieces, so a large entry copied many
+    times costs one piece of memory, not the entry."""
     handle.seek(start)
-    return handle.read(info.compress_size)
+    while length:
+        piece = handle.read(min(length, _COPY_CHUNK))
+        if not piece:
+            raise _bad("The zip was cut short while it was being copied.", "corrupt_zip")
+        sink.write(piece)
+        length -= len(piece)
 
 
 def _entry_records(info: zipfile.ZipInfo, name: str, offset: int) -> tuple[bytes, bytes]:
@@ -202,8 +218,40 @@ def _end_records(count: int, cd_offset: int, cd_size: int) -> bytes:
     )  # fmt: skip
 
 
-def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
+def balanced_zip(
+    source: bytes | str | Path, manifest: pa.Table, *, limits: Limits | None = None
+) -> bytes:
     """A zip holding exactly the manifest's files, copied without recompressing.
+
+    The bytes :func:`write_balanced_zip` writes, returned in memory (what the app
+    offers as a download). For large outputs write to a file instead.
+
+    Parameters
+    ----------
+    source : bytes, str or pathlib.Path
+    manifest : pyarrow.Table
+    limits : Limits, optional
+        ``max_output_rows`` and ``max_output_bytes`` bound the zip, checked on the
+        exact size computed from the central directory before anything is copied.
+
+    Returns
+    -------
+    bytes
+        The new zip; the same bytes for the same source and manifest.
+    """
+    sink = io.BytesIO()
+    write_balanced_zip(source, manifest, sink, limits=limits)
+    return sink.getvalue()
+
+
+def write_balanced_zip(
+    source: bytes | str | Path,
+    manifest: pa.Table,
+    sink: BinaryIO,
+    *,
+    limits: Limits | None = None,
+) -> int:
+    """Write a zip holding exactly the manifest's files into ``sink``, streaming.
 
     Each manifest row becomes one entry, in manifest order, under the same folder
     layout as in ``source``. Oversampled duplicates (``copy`` > 0) are named
@@ -212,7 +260,9 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
     sizes, compression method and modification time of every entry are taken from
     ``source`` unchanged; headers and the central directory are written anew
     (UTF-8 names, regular-file permissions 0644, no data descriptors, zip64 records
-    only where sizes or counts need them). Nothing is decompressed or extracted.
+    only where sizes or counts need them). Nothing is decompressed or extracted,
+    and entry data is copied in 1 MiB pieces: memory stays flat however often a
+    large entry is repeated.
 
     Parameters
     ----------
@@ -223,21 +273,29 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
         With a ``path`` column (names inside ``source``, as Seesaw's zip reader
         reports them) and optionally ``copy`` (see
         :class:`balance_core.apply.Resampled`).
+    sink : binary file
+        Where the zip is written (a file opened ``"wb"``, or ``io.BytesIO``).
+    limits : Limits, optional
+        ``max_output_rows`` (entries) and ``max_output_bytes`` (the exact size,
+        from the central directory), checked before the first byte is written.
 
     Returns
     -------
-    bytes
-        The new zip; the same bytes for the same source and manifest.
+    int
+        Bytes written.
 
     Raises
     ------
     DatasetError
-        ``kind="missing_file"`` when a path is not a file of the zip;
-        ``"duplicate_entry"`` when the zip holds several files under that path;
+        ``kind="limit_hit"`` when the zip would be above ``max_output_rows`` or
+        ``max_output_bytes``; ``"missing_file"`` when a path is not a file of the
+        zip; ``"duplicate_entry"`` when the zip holds several files under that path;
         ``"unsafe_entry"`` for a path that could escape the folder it is unpacked
         in; ``"encrypted"`` for an encrypted entry; ``"not_a_zip"`` or
         ``"corrupt_zip"`` when ``source`` cannot be read as a zip.
     """
+    from .budget import OutputEstimate, check_output
+
     paths, copies = _manifest_rows(manifest)
     handle = _open_zip(source)
     with handle:
@@ -250,15 +308,24 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
             raise _bad(f"The source is not a readable zip ({error}).", "not_a_zip") from error
         entries: dict[str, zipfile.ZipInfo] = {}
         repeated: set[str] = set()
-        for info in archive.infolist():
-            if not info.is_dir():
-                name = _source_name(info)
+        infos = archive.infolist()
+        source_names = [_source_name(info) for info in infos]
+        # As the zip reader does: a zip made on Windows whose names never use "/"
+        # separates folders with "\\" (PowerShell's Compress-Archive).
+        windows = (
+            bool(infos)
+            and all(info.create_system in WINDOWS_HOSTS for info in infos)
+            and not any("/" in name for name in source_names)
+        )
+        for info, name in zip(infos, source_names, strict=True):
+            if windows:
+                name = name.replace("\\", "/")
+            if not name.endswith("/"):
                 if name in entries:
                     repeated.add(name)
                 entries.setdefault(name, info)
-        parts: list[bytes] = []
-        directory: list[bytes] = []
-        offset = 0
+        chosen: list[tuple[str, str, zipfile.ZipInfo]] = []
+        total = 0
         for path, name in zip(paths, _output_names(paths, copies), strict=True):
             if _unsafe(path):
                 raise _bad(
@@ -283,11 +350,25 @@ def balanced_zip(source: bytes | str | Path, manifest: pa.Table) -> bytes:
                 )
             if info.flag_bits & 0x1:
                 raise _bad(f"The entry {path!r} is encrypted; Seesaw cannot copy it.", "encrypted")
-            data = _raw_data(handle, info, size, path)
+            chosen.append((path, name, info))
+            total += info.compress_size + 2 * len(name.encode("utf-8")) + 132
+        # Exact up to the zip64 fields: refuse before the first byte is written.
+        check_output(
+            OutputEstimate(rows=len(chosen), bytes=total + 98, copies=sum(c > 0 for c in copies)),
+            limits=limits,
+            what="The balanced zip",
+        )
+        directory: list[bytes] = []
+        offset = 0
+        for path, name, info in chosen:
+            start = _data_start(handle, info, size, path)
             local, central = _entry_records(info, name, offset)
-            parts += (local, data)
+            sink.write(local)
+            _copy_data(handle, start, info.compress_size, sink)
             directory.append(central)
-            offset += len(local) + len(data)
+            offset += len(local) + info.compress_size
     central_bytes = b"".join(directory)
-    parts += (central_bytes, _end_records(len(directory), offset, len(central_bytes)))
-    return b"".join(parts)
+    sink.write(central_bytes)
+    end = _end_records(len(directory), offset, len(central_bytes))
+    sink.write(end)
+    return offset + len(central_bytes) + len(end)

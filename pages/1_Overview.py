@@ -8,21 +8,16 @@ import streamlit as st
 
 from balance_core import FindingKind
 from balance_core.charts import seesaw_chart, split_chart
-from balance_core.images import gallery_sample, image_properties, thumbnails
-from ui import frame, state
+from balance_core.images import gallery_sample, image_properties
+from ui import columns, frame, state
 
 GALLERY_PER_CLASS = 6
 GALLERY_CLASSES = 12
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def cached_thumbnails(sha256: str, paths: tuple[str, ...], _data: bytes) -> list[bytes | None]:
-    # Keyed by the zip's fingerprint and the entry names: decoded once per session set.
-    return thumbnails(_data, list(paths), size=128)
-
-
-current = frame.page("Overview", ":material/bar_chart:")
+current = frame.page("Overview")
 st.title("Overview")
+current = columns.panel(current)
 
 with frame.guard():
     dist = current.distribution
@@ -80,9 +75,12 @@ with frame.guard():
     if dataset.source.format == "zip":
         st.subheader("Images")
         sample = gallery_sample(dataset, per_class=GALLERY_PER_CLASS)
-        for label, paths in list(sample.items())[:GALLERY_CLASSES]:
+        shown = list(sample.items())[:GALLERY_CLASSES]
+        # One worker job decodes every thumbnail shown (cached by the zip's content).
+        decoded = iter(state.thumbnails(current, tuple(p for _, paths in shown for p in paths)))
+        for label, paths in shown:
             st.text(f"{label} · {dist.counts.get(label, 0):,} images")
-            images = cached_thumbnails(current.sha256, tuple(paths), current.data)
+            images = [next(decoded) for _ in paths]
             cells = st.columns(GALLERY_PER_CLASS)
             for cell, path, image in zip(cells, paths, images, strict=False):
                 if image is None:

@@ -10,7 +10,7 @@ from balance_core.charts import before_after_chart, weights_chart
 from balance_core.plan import WEIGHT_METHODS, compare_strategies
 from balance_core.recipe import Recipe, Strategy, run_counts
 from balance_core.stats import format_ratio
-from ui import frame, state
+from ui import columns, frame, state
 
 STRATEGIES = {
     "undersample": "Undersample",
@@ -33,8 +33,9 @@ HINTS = {
 ALL_ROWS = "(all rows)"
 NONE = "(none)"
 
-current = frame.page("Balance", ":material/balance:")
+current = frame.page("Balance")
 st.title("Balance")
+current = columns.panel(current)
 
 with frame.guard():
     dist = current.distribution
@@ -207,7 +208,7 @@ with frame.guard():
             input={
                 "name": current.name,
                 "format": dataset.source.format,
-                "size_bytes": len(current.data),
+                "size_bytes": current.size,
                 "sha256": current.sha256,
             },
         )
@@ -217,6 +218,11 @@ with frame.guard():
         outcome = run_counts(recipe, counts)
         if outcome.plan is not None:
             plan = outcome.plan
+            # Refused here, from the counts, before any page builds a row or a byte.
+            for kind in ("manifest", "zip") if dataset.source.format == "zip" else ("manifest",):
+                if (refusal := state.output_refusal(current, plan, kind=kind)) is not None:
+                    st.error(frame.md(refusal), icon=":material/block:")
+                    break
             cards = st.columns(4)
             cards[0].metric(
                 "Rows", f"{plan.rows_after:,}", delta=f"{plan.rows_after - plan.rows_before:+,}"

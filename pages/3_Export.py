@@ -9,43 +9,50 @@ from pathlib import PurePath
 import streamlit as st
 
 from balance_core.export import (
-    balanced_zip,
     snippets,
     table_csv,
     table_parquet,
     weights_json,
 )
-from balance_core.recipe import run
-from ui import frame, state
+from ui import columns, frame, state, strategies
 
-current = frame.page("Export", ":material/download:")
+current = frame.page("Export")
 st.title("Export")
-
-
-@st.cache_resource(show_spinner="Choosing the rows…", max_entries=8)
-def outcome_for(sha256: str, recipe_json: bytes, roles: tuple, _recipe, _dataset):
-    # Keyed by the data's fingerprint, its roles and the recipe's bytes: the same choice
-    # on the same data is computed once and shared by every download button.
-    return run(_recipe, _dataset)
+current = columns.panel(current)
 
 
 with frame.guard():
     dataset = current.dataset
-    recipe = state.get_recipe()
-    outcome = outcome_for(
-        current.sha256,
-        recipe.to_json(),
-        tuple(sorted(dataset.roles.as_dict().items())),
-        recipe,
-        dataset,
-    )
+    recipe = state.export_recipe(current)
+    with st.spinner("Choosing the rows…"):
+        outcome = state.outcome(current, recipe)
     stem = PurePath(current.name).stem or "dataset"
     strategy = recipe.strategy
-    where = f" of split {outcome.split!r}" if outcome.split else ""
+    parts = strategies.describe(recipe)
+    if outcome.split:
+        parts.append(f"split {outcome.split!r} only")
+    elif dataset.roles.split is not None:
+        parts.append("all rows, every split")
+    if strategy.is_sampling:
+        if dataset.roles.group is not None:
+            parts.append(
+                f"spread over groups {dataset.roles.group!r}"
+                if recipe.use_groups
+                else "groups ignored"
+            )
+        if recipe.stratify:
+            parts.append(f"keeping the mix of {recipe.stratify!r}")
+        parts.append(f"seed {recipe.seed}")
+    if recipe.label_mapping:
+        parts.append(f"{len(recipe.label_mapping)} label change(s)")
+    # Each part is escaped on its own and joined outside, so no space is lost
+    # (md() trims its text) and no user string is read as Markdown.
     st.markdown(
-        f"**{strategy.method.capitalize()}**{frame.md(where)} · seed {recipe.seed} · "
-        f"data {frame.md(current.name)} (SHA-256 `{current.sha256[:12]}…`)"
+        f"**{strategies.NAMES[strategy.method]}** · "
+        + " · ".join(frame.md(part) for part in parts)
+        + f" · target column {frame.md(repr(dataset.roles.label))}"
     )
+    st.caption(f"Data {frame.md(current.name)} · SHA-256 {current.sha256[:12]}…")
 
     if outcome.resampled is not None:
         resampled = outcome.resampled
@@ -103,10 +110,18 @@ with frame.guard():
             on_click="ignore",
             icon=":material/receipt_long:",
         )
-        if dataset.source.format == "zip":
+        zip_refusal = (
+            state.output_refusal(current, plan, kind="zip")
+            if dataset.source.format == "zip"
+            else None
+        )
+        if zip_refusal is not None:
+            st.error(frame.md(zip_refusal), icon=":material/block:")
+        elif dataset.source.format == "zip":
+            # Built in a worker, only when the button is pressed.
             st.download_button(
                 "Balanced zip of images",
-                data=lambda: balanced_zip(current.data, resampled.manifest),
+                data=lambda: state.balanced_zip_bytes(current, resampled.manifest),
                 file_name=f"{stem}_balanced.zip",
                 mime="application/zip",
                 on_click="ignore",
@@ -156,8 +171,12 @@ with frame.guard():
 
     st.subheader("Replay on the full data")
     st.caption(
-        "The recipe holds the strategy, seed, split, groups and label mapping; replaying it on "
-        "the same file gives the same bytes as these downloads."
+        "The recipe holds the reader settings (label, path, split and group columns"
+        + (", sheet" if dataset.source.sheet else "")
+        + "), the strategy, "
+        + ("seed, " if strategy.is_sampling else "")
+        + "split, groups and label mapping; replaying it on the same file gives the same "
+        "bytes as these downloads."
     )
     st.code(
         "python -m balance_core apply "

@@ -17,6 +17,7 @@ random: the bytes are the same on every run.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import random
@@ -589,8 +590,8 @@ def _zip_cases() -> list[Case]:
             "case.zip",
             with_base(*[(f"Cats/{i}.png", png(300 + i)) for i in range(5)]),
             {"Cats": 5, "cats": 5, "dogs": 5},
-            findings=(("label_variants", 5),),
-            says=("'Cats', 'cats'",),
+            findings=(("duplicate_path", 10), ("label_variants", 5)),
+            says=("'Cats', 'cats'", "differs from another only in case"),
         ),
         ok(
             "zip_names_differing_in_normalisation",
@@ -684,9 +685,9 @@ def _zip_cases() -> list[Case]:
             "zip_gzip_renamed",
             "zip",
             "data.zip",
-            b"\x1f\x8b\x08\x00" + bytes(100),
+            gzip.compress(tar_bytes(), mtime=0),  # a .tar.gz named .zip
             "unsupported_format",
-            "gzip",
+            "tar archive",
         ),
         bad("zip_empty", "zip", "empty.zip", make_zip([]), "no_images", "empty zip"),
         bad(

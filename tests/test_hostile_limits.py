@@ -40,8 +40,12 @@ DOCUMENTED_DEFAULTS = {
     "max_table_columns": 2_000,
     "max_cell_bytes": 1024**2,
     "max_classes": 100_000,
+    "max_output_rows": 200_000_000,
+    "max_output_bytes": 64 * 1024**3,
 }
 FIELDS = [field.name for field in dataclasses.fields(bc.Limits)]
+OUTPUT_LIMITS = ["max_output_rows", "max_output_bytes"]
+INPUT_LIMITS = [name for name in FIELDS if name not in OUTPUT_LIMITS]
 
 
 def test_the_defaults_are_the_documented_ones_in_one_place():
@@ -76,10 +80,34 @@ TRIPS = {
 
 
 def test_every_limit_has_a_trip_case():
-    assert sorted(TRIPS) == sorted(FIELDS)
+    assert sorted(TRIPS) == sorted(INPUT_LIMITS)
+    assert sorted(OUTPUT_TRIPS) == sorted(OUTPUT_LIMITS)
 
 
-@pytest.mark.parametrize("name", FIELDS)
+# name -> (command line after INPUT, lowered value, phrase of the estimate)
+OUTPUT_TRIPS = {
+    "max_output_rows": (["oversample", "--to", "equal"], 13, "would have 14 rows"),
+    "max_output_bytes": (["resample", "--to", "1000"], 20_000, "would take about"),
+}
+
+
+@pytest.mark.parametrize("name", OUTPUT_LIMITS)
+def test_every_output_limit_is_enforced_before_writing(name: str, tmp_path: Path, capsys):
+    args, value, phrase = OUTPUT_TRIPS[name]
+    source = tmp_path / "in.csv"
+    source.write_bytes(csv_rows(12, classes=2)[: -len(b"11.png,c1\n")] + b"11.png,c0\n")
+    out = tmp_path / "out.csv"
+    status = main([args[0], str(source), *args[1:], "-o", str(out), "--limit", f"{name}={value}"])
+    _, err = capsys.readouterr()
+    assert status == 2 and phrase in err and f"--limit {name}=N" in err, err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    # At the default, the same run writes its output.
+    assert main([args[0], str(source), *args[1:], "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert out.is_file()
+
+
+@pytest.mark.parametrize("name", INPUT_LIMITS)
 def test_every_limit_is_enforced_and_says_how_to_raise_it(name: str, tmp_path: Path, capsys):
     data, value, outcome = TRIPS[name]
     limits = dataclasses.replace(bc.DEFAULT_LIMITS, **{name: value})
@@ -107,6 +135,30 @@ def test_every_limit_is_enforced_and_says_how_to_raise_it(name: str, tmp_path: P
 def test_the_cli_takes_every_limit():
     for name in FIELDS:
         assert getattr(parse_limits([f"{name}=7"]), name) == 7
+    assert parse_limits(["max_table_rows=1e9"]).max_table_rows == 10**9
+    assert parse_limits(["max_table_rows=1_000"]).max_table_rows == 1000
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-3", "1e400", "2.5", "", "ten"])
+@pytest.mark.parametrize("name", ["max_compression_ratio", "max_zip_entries", "max_output_bytes"])
+def test_a_limit_must_be_a_finite_number_above_0(name: str, value: str, capsys):
+    if value == "2.5" and name == "max_compression_ratio":
+        assert parse_limits([f"{name}={value}"]).max_compression_ratio == 2.5
+        return
+    status = main(["analyze", "x.csv", "--limit", f"{name}={value}"])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1 and f"The limit {name}" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 0, -1, True, "7", 2.5])
+def test_limits_refuse_values_that_are_not_finite_positive_numbers(value):
+    with pytest.raises(bc.DatasetError) as caught:
+        bc.Limits(max_zip_entries=value)
+    assert caught.value.kind == "usage" and "max_zip_entries" in str(caught.value)
+    with pytest.raises(bc.DatasetError):
+        bc.Limits(max_compression_ratio=float("nan"))
+    assert bc.Limits(max_compression_ratio=2.5).max_compression_ratio == 2.5
 
 
 def test_an_oversized_file_is_refused_without_being_read(tmp_path: Path):
@@ -190,7 +242,11 @@ def test_app_limits_without_a_file_are_the_defaults_with_streamlits_upload_cap(t
 
     limits = app_limits(tmp_path / "absent.toml")
     assert upload_cap_bytes() == config.get_option("server.maxUploadSize") * 1024 * 1024
-    assert limits == dataclasses.replace(bc.DEFAULT_LIMITS, max_input_bytes=upload_cap_bytes())
+    assert limits == dataclasses.replace(
+        bc.DEFAULT_LIMITS,
+        max_input_bytes=upload_cap_bytes(),
+        max_output_bytes=ui.limits.APP_MAX_OUTPUT_BYTES,
+    )
     assert ui.limits.CONFIG_FILE == ROOT / ".streamlit" / "seesaw.toml"
     assert (ROOT / ".streamlit" / "config.toml").is_file()  # the file it sits beside
 
@@ -200,8 +256,8 @@ def test_the_shipped_config_lists_every_limit_with_its_default_commented_out():
     assert app_limits() == app_limits(Path("/nonexistent/seesaw.toml"))
     for field in dataclasses.fields(bc.Limits):
         line = next(x for x in text.splitlines() if x.startswith(f"# {field.name} = "))
-        if field.name == "max_input_bytes":
-            continue  # the app's default is Streamlit's upload cap, stated beside it
+        if field.name in ("max_input_bytes", "max_output_bytes"):
+            continue  # the app's own defaults, stated beside them
         value = line.split("=", 1)[1].split("#")[0].strip().replace("_", "")
         assert float(value) == field.default, field.name
         # Uncommented, the line gives exactly that default.

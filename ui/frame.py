@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 
@@ -15,7 +16,7 @@ from balance_core.examples import EXAMPLES
 from . import state
 from .limits import LimitsConfigError
 
-UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip", "gz"]
 NONE = "(none)"
 log = logging.getLogger("seesaw")
 
@@ -30,9 +31,15 @@ def md(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
-def page(title: str, icon: str = ":material/balance:") -> state.Current:
+# A local SVG file is inlined by Streamlit as a data: URL. A ":material/...:" page icon
+# would make the browser fetch the favicon from fonts.gstatic.com on every page (issue 10,
+# item 14): no request may leave the machine.
+PAGE_ICON = Path(__file__).resolve().parents[1] / "static" / "seesaw.svg"
+
+
+def page(title: str) -> state.Current:
     """Set up a page: config, sidebar; returns the current dataset."""
-    st.set_page_config(page_title=f"{title} · Seesaw", page_icon=icon, layout="wide")
+    st.set_page_config(page_title=f"{title} · Seesaw", page_icon=PAGE_ICON, layout="wide")
     with st.sidebar:
         return _sidebar()
 
@@ -81,7 +88,7 @@ def _sidebar() -> state.Current:
     if upload is not None:
         try:
             with st.status(f"Reading {md(upload.name)}…", expanded=False) as status:
-                current = state.load_bytes(upload.getvalue(), upload.name)
+                current = state.load_upload(upload)
                 status.update(label=f"Read {md(upload.name)}", state="complete")
             st.session_state[state.UPLOAD_READ] = (
                 f"Read {md(upload.name)}: {current.distribution.n_rows:,} rows"
@@ -105,41 +112,13 @@ def _sidebar() -> state.Current:
             if st.button(example.title, key=f"example.{key}", help=example.description):
                 state.load_example(key)
     current = state.get_current()
-    _roles(current)
-    current = state.get_current()
     dist = current.distribution
     st.caption(
-        f"**{md(current.name)}** · {_size(len(current.data))} · "
+        f"**{md(current.name)}** · {_size(current.size)} · "
         f"{dist.n_rows:,} rows · {dist.n_classes:,} classes"
         + (" · example" if current.example else "")
     )
     return current
-
-
-def _roles(current: state.Current) -> None:
-    dataset = current.dataset
-    columns = dataset.raw.column_names
-    roles = dataset.roles
-    with st.expander("Columns", expanded=False, key="sidebar.columns", on_change="rerun"):
-        if roles.guessed:
-            st.caption("Guessed: " + "; ".join(md(roles.reasons.get(r, r)) for r in roles.guessed))
-        chosen: dict[str, str | None] = {}
-        for role in ("label", "path", "split", "group"):
-            options = columns if role == "label" else [NONE, *columns]
-            value = getattr(roles, role) or NONE
-            picked = st.selectbox(
-                role.capitalize(),
-                options,
-                index=options.index(value) if value in options else 0,
-                key=f"role.{role}.{current.sha256[:12]}",
-            )
-            chosen[role] = None if picked == NONE else picked
-        if chosen != roles.as_dict():
-            try:
-                state.set_roles(chosen)
-                st.rerun()
-            except bc.DatasetError as error:
-                st.error(md(str(error)), icon=":material/error:")
 
 
 def _size(n: int) -> str:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from ..dataset import ColumnRoles
 from ..errors import DatasetError
 
-__all__ = ["LABEL_GUESS_SAMPLE", "ROLE_NAMES", "guess_roles"]
+__all__ = ["LABEL_GUESS_SAMPLE", "ROLE_NAMES", "SPLIT_VALUES", "guess_roles", "guess_sheet"]
 
 # Common column names per role, compared after lower-casing and mapping
 # spaces, dashes and dots to underscores.
@@ -20,6 +20,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
         "label", "labels", "class", "class_name", "classname", "class_label", "category",
         "target", "y", "diagnosis", "finding", "findings", "outcome", "annotation",
         "ground_truth", "gt", "tag", "is_fake", "is_spoof", "liveness", "sentiment",
+        "species", "survived", "churn", "is_fraud", "fraud", "class_id",
+        "category_id", "emotion", "intent", "disease",
     ),
     "path": (
         "path", "filepath", "file_path", "file", "filename", "file_name", "fname", "image",
@@ -39,6 +41,26 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 LABEL_GUESS_SAMPLE = 10_000
+# Values a split column holds (lower-cased); a column named like a split whose values
+# are something else (R's survey data: `Fold` is how a person folds their arms) is not
+# taken as the split.
+SPLIT_VALUES = frozenset(
+    {
+        "train", "training", "trn", "val", "valid", "validation", "dev", "development",
+        "test", "testing", "tst", "holdout", "hold_out", "eval", "evaluation", "calib",
+        "calibration", "unlabeled", "unlabelled", "public_test", "private_test",
+    }
+)  # fmt: skip
+# Columns people keep beside the label to check fairness or describe a sample; with
+# the same few distinct values as the label, they are the worse guess.
+_DESCRIPTIVE = frozenset(
+    {"sex", "gender", "race", "ethnicity", "age_group", "handedness", "year", "island"}
+)
+_NOTES_SHEETS = re.compile(
+    r"^(read[\s_\-]?me|notes?|about|info|information|description|documentation|docs?|"
+    r"legend|contents|toc|metadata|changelog|license|cover|intro(duction)?)$",
+    re.IGNORECASE,
+)
 
 
 def _normalise_name(name: str) -> str:
@@ -83,6 +105,16 @@ def guess_roles(
             match = next(
                 (n for n in pool if n not in taken and _normalise_name(n) == candidate), None
             )
+            if (
+                match is not None
+                and role == "split"
+                and not _looks_like_splits(table.column(match))
+            ):
+                reasons["split"] = (
+                    f"{match!r} is named like a split column but its values are not "
+                    "split names (train, val, test, ...), so it is not used as one"
+                )
+                continue
             if match is not None:
                 chosen[role] = match
                 taken.add(match)
@@ -110,11 +142,44 @@ def guess_roles(
     )
 
 
+def _looks_like_splits(column: pa.ChunkedArray) -> bool:
+    head = column.slice(0, LABEL_GUESS_SAMPLE)
+    if not (pa.types.is_string(head.type) or pa.types.is_large_string(head.type)):
+        return False
+    values = {str(v).strip().lower() for v in pc.unique(head.drop_null()).to_pylist()}
+    values.discard("")
+    return bool(values) and values <= SPLIT_VALUES
+
+
+def guess_sheet(names: Iterable[str]) -> tuple[str, str]:
+    """The worksheet that holds the data, and why: the first one, unless its name
+    says it holds notes (README, About, Notes, ...) and another sheet follows.
+
+    Examples
+    --------
+    >>> guess_sheet(["README", "data"])[0]
+    'data'
+    """
+    names = list(names)
+    if not names:
+        raise DatasetError("The workbook has no worksheets.", kind="empty_file")
+    for name in names:
+        if not _NOTES_SHEETS.match(name.strip()):
+            if name == names[0]:
+                return name, f"{name!r} is the first sheet"
+            skipped = ", ".join(repr(n) for n in names[: names.index(name)])
+            return name, f"{name!r} is the first sheet after {skipped}, which hold notes"
+    return names[0], f"{names[0]!r} is the first sheet"
+
+
 def _guess_label_by_cardinality(
     table: pa.Table, candidates: Iterable[str]
 ) -> tuple[str | None, str]:
+    """The text column a person would call the label: few distinct values (at least
+    two, at most half the rows), and not a column that describes the sample (sex,
+    year, ...) when another qualifies; ties go to the leftmost."""
     head = table.slice(0, LABEL_GUESS_SAMPLE)
-    best: tuple[int, int, str] | None = None
+    best: tuple[tuple, str, int] | None = None
     for position, name in enumerate(candidates):
         column = head.column(name)
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
@@ -123,11 +188,13 @@ def _guess_label_by_cardinality(
         present = len(column) - column.null_count
         if distinct < 2 or distinct > max(2, min(1000, present // 2)):
             continue
-        if best is None or (distinct, position) < best[:2]:
-            best = (distinct, position, name)
+        score = (_normalise_name(name) in _DESCRIPTIVE, distinct, position)
+        if best is None or score < best[0]:
+            best = (score, name, distinct)
     if best is None:
         return None, ""
-    return best[2], (
-        f"{best[2]!r} has few distinct values ({best[0]} in the first "
+    _, name, distinct = best
+    return name, (
+        f"{name!r} has few distinct values ({distinct} in the first "
         f"{min(table.num_rows, LABEL_GUESS_SAMPLE):,} rows), like a label column"
     )
