@@ -119,12 +119,13 @@ with frame.guard():
     st.subheader("Counts")
     order = dataset_class_order(dataset, dist.counts)
     labels = natural_sorted(dist.counts)
+    shares = dist.shares  # a property computed on each access: once, not per class
     table = pd.DataFrame(
         {
             "class index": [order.index.get(label) for label in labels],
             "class": labels,
             "samples": [dist.counts[label] for label in labels],
-            "share": [dist.shares[label] for label in labels],
+            "share": [shares[label] for label in labels],
         }
     )
     counts_format = st.column_config.NumberColumn(format="localized")
