@@ -50,6 +50,10 @@ class Watchdog:
                 total += process.memory_info().rss
         return total
 
+    def server_rss(self) -> int:
+        """The server process alone (not the forkserver or its jobs)."""
+        return self.root.memory_info().rss
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
