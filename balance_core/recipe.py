@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+import pyarrow as pa
+
 from ._version import __version__
 from .apply import Resampled, counts_for, default_split, resample, sample_weights
 from .budget import check_output, estimate_output
@@ -44,6 +46,8 @@ __all__ = [
 RECIPE_FORMAT = "seesaw-recipe/1"
 SAMPLING_METHODS = ("undersample", "oversample", "resample")
 WEIGHT_KINDS = ("weights", "sampler")
+# Samples with several labels or boxes: the plan replays through balance_core.sample_recipe.
+SAMPLE_PLAN = "sample_plan"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,9 +66,13 @@ class Strategy:
     beta, normalize, max_ratio, custom, num_samples
         Options of :func:`balance_core.plan.class_weights` and
         :func:`balance_core.plan.sampler_weights`.
+    sample_plan : dict, optional
+        With ``method="sample_plan"``: the plan for samples with several labels or
+        boxes, as :func:`balance_core.sample_recipe.sample_record` writes it
+        (``{"method": "repeat_factor", "threshold": 0.001, "seed": 0}``).
     """
 
-    method: Literal["undersample", "oversample", "resample", "weights", "sampler"]
+    method: Literal["undersample", "oversample", "resample", "weights", "sampler", "sample_plan"]
     target: str = "equal"
     weighting: str = "balanced"
     beta: float = 0.999
@@ -72,13 +80,19 @@ class Strategy:
     max_ratio: float | None = None
     custom: dict[str, float] | None = None
     num_samples: int | None = None
+    sample_plan: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.method not in SAMPLING_METHODS + WEIGHT_KINDS:
+        if self.method not in (*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN):
             raise DatasetError(
                 f"Unknown strategy {self.method!r}; use one of "
-                f"{', '.join(SAMPLING_METHODS + WEIGHT_KINDS)}.",
+                f"{', '.join((*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN))}.",
                 kind="bad_parameter",
+            )
+        if (self.method == SAMPLE_PLAN) != isinstance(self.sample_plan, dict):
+            raise DatasetError(
+                "A sample_plan strategy needs its plan (a JSON object), and only it has one.",
+                kind="bad_recipe",
             )
 
     @property
@@ -122,10 +136,13 @@ class Recipe:
 
     def to_json(self) -> bytes:
         """The recipe as UTF-8 JSON with sorted keys (stable bytes)."""
+        strategy = asdict(self.strategy)
+        if strategy["sample_plan"] is None:
+            del strategy["sample_plan"]  # recipes of one label per row keep their bytes
         payload = {
             "format": RECIPE_FORMAT,
             "seesaw_version": __version__,
-            "strategy": asdict(self.strategy),
+            "strategy": strategy,
             "seed": self.seed,
             "split": self.split,
             "use_groups": self.use_groups,
@@ -222,8 +239,8 @@ def _is_whole(value: object) -> bool:
 _TEXT = (lambda v: isinstance(v, str), "text")
 _TEXT_OR_NULL = (lambda v: v is None or isinstance(v, str), "text or null")
 _STRATEGY_FIELDS: dict[str, tuple[Any, str]] = {
-    "method": (lambda v: v in SAMPLING_METHODS + WEIGHT_KINDS, "one of "
-               + ", ".join(SAMPLING_METHODS + WEIGHT_KINDS)),
+    "method": (lambda v: v in (*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN), "one of "
+               + ", ".join((*SAMPLING_METHODS, *WEIGHT_KINDS, SAMPLE_PLAN))),
     "target": _TEXT,
     "weighting": _TEXT,
     "beta": (_is_number, "a number"),
@@ -235,6 +252,13 @@ _STRATEGY_FIELDS: dict[str, tuple[Any, str]] = {
         "null or an object of label: number",
     ),
     "num_samples": (lambda v: v is None or (_is_whole(v) and v > 0), "a whole number or null"),
+    # Samples with several labels or boxes (balance_core.sample_recipe).
+    "sample_plan": (
+        lambda v: v is None
+        or (isinstance(v, dict) and isinstance(v.get("method"), str)
+            and all(w is None or isinstance(w, (str, int, float, bool)) for w in v.values())),
+        'null or an object with "method" and plain option values',
+    ),
 }  # fmt: skip
 _TOP_FIELDS: dict[str, tuple[Any, str]] = {
     "format": _TEXT,
@@ -251,8 +275,14 @@ _TOP_FIELDS: dict[str, tuple[Any, str]] = {
     ),
     "reader": (
         lambda v: isinstance(v, dict)
-        and all(c is None or isinstance(c, (str, int, float, bool)) for c in v.values()),
-        "an object of reader option: value (a role's column name, or null)",
+        and all(
+            c is None
+            or isinstance(c, (str, int, float, bool))
+            or (isinstance(c, list) and all(isinstance(n, str) for n in c))  # label_cols
+            for c in v.values()
+        ),
+        "an object of reader option: value (a role's column name, a list of columns, or "
+        "null)",
     ),
     "input": (lambda v: isinstance(v, dict), "an object"),
     "output": (
@@ -388,7 +418,22 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
     A sampling plan's output is estimated from its counts and checked against
     ``limits.max_output_rows`` and ``max_output_bytes`` (see
     :mod:`balance_core.budget`) before any row is chosen: a plan asking for
-    billions of rows is refused in one sentence instead of exhausting memory."""
+    billions of rows is refused in one sentence instead of exhausting memory.
+    For a ``sample_plan`` recipe use :func:`balance_core.sample_recipe.run_samples`."""
+    if recipe.strategy.method == SAMPLE_PLAN:
+        raise DatasetError(
+            "This recipe balances samples with several labels or boxes; run it with "
+            "balance_core.sample_recipe.run_samples.",
+            kind="usage",
+        )
+    if dataset.kind != "single":
+        raise DatasetError(
+            f"{recipe.strategy.method.capitalize()} balances one label per row, and "
+            f"{dataset.source.name!r} has {_kind_words(dataset)}; balance it with the sample "
+            "or label-weights command (repeat-factor, image-level sampling, ML-ROS/ML-RUS, "
+            "label weights).",
+            kind="wrong_kind",
+        )
     split = resolve_split(dataset, recipe.split)
     mapping = recipe.label_mapping or None
     counts = counts_for(dataset, split=split, mapping=mapping)
@@ -396,6 +441,7 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
     if outcome.plan is None:
         return outcome
     check_output(estimate_output(outcome.plan, dataset=dataset), limits=limits, what="The manifest")
+    _check_stratify(dataset, recipe.stratify)
     resampled = resample(
         dataset,
         outcome.plan,
@@ -406,6 +452,26 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
         mapping=mapping,
     )
     return replace(outcome, resampled=resampled)
+
+
+def _check_stratify(dataset: Dataset, column: str | None) -> None:
+    """A column to stratify by holds values that can be told apart: not lists or
+    structs (Parquet's nested columns), which no grouping kernel takes."""
+    if column is None or column not in dataset.raw.column_names:
+        return  # a missing column is apply's to report, with the columns there are
+    kind = dataset.raw.schema.field(column).type
+    if pa.types.is_nested(kind) or pa.types.is_union(kind):
+        raise DatasetError(
+            f"The column {column!r} holds {kind} values (lists or records), which "
+            "cannot be strata; pick a column of text or numbers to stratify by.",
+            kind="nested_column",
+        )
+
+
+def _kind_words(dataset: Dataset) -> str:
+    if dataset.kind == "detection":
+        return "boxes (a detection dataset)"
+    return "several labels per row"
 
 
 def per_sample_weights(outcome: Outcome, dataset: Dataset):

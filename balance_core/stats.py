@@ -21,6 +21,8 @@ __all__ = [
     "Verdict",
     "distribution",
     "format_ratio",
+    "format_times",
+    "ratio_beside_threshold",
 ]
 
 # Fernández, García, del Jesus & Herrera (2008), "A study of the behaviour of
@@ -43,15 +45,37 @@ class Verdict(StrEnum):
     SEVERE = "severe"
 
 
-def format_ratio(ratio: float) -> str:
+def format_ratio(ratio: float, *, digits: int = 1) -> str:
     """An imbalance ratio the way people say it: ``6.3`` -> ``"1 : 6.3"``.
 
-    One decimal below 100 (dropped when it is zero), none above.
+    ``digits`` decimals below 100 (trailing zeros dropped), none above.
     """
     if not math.isfinite(ratio):
         return "1 : ∞"
-    text = f"{ratio:.0f}" if ratio >= 100 else f"{ratio:.1f}".removesuffix(".0")
+    if ratio >= 100:
+        return f"1 : {ratio:.0f}"
+    text = f"{ratio:.{digits}f}".rstrip("0").removesuffix(".") if digits else f"{ratio:.0f}"
     return f"1 : {text}"
+
+
+def format_times(value: float) -> str:
+    """A multiple (a weight spread, a copy factor) as ``"7.4×"``: one decimal below
+    100, none above. Every view of a spread goes through this one function, so the
+    same number is never rounded two ways."""
+    if not math.isfinite(value):
+        return "∞×"
+    return f"{value:,.0f}×" if value >= 100 else f"{value:.1f}×"
+
+
+def ratio_beside_threshold(ratio: float, threshold: float) -> str:
+    """``format_ratio(ratio)`` with as many decimals as it takes to differ from
+    ``format_ratio(threshold)`` when ``ratio != threshold`` (1.48 is "1 : 1.48", not
+    "1 : 1.5", next to the threshold 1.5)."""
+    for digits in (1, 2, 3):
+        text = format_ratio(ratio, digits=digits)
+        if ratio == threshold or text != format_ratio(threshold, digits=digits):
+            return text
+    return format_ratio(ratio, digits=4)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,18 +276,45 @@ class Distribution:
         return Verdict.SEVERE
 
     @property
+    def verdict_label(self) -> str:
+        """The verdict in a word for a card: ``"Balanced"``, ``"Mild"``, ``"Severe"``,
+        or ``"One class"`` / ``"No classes"`` where there is nothing to balance (the
+        verdict alone would say balanced)."""
+        if self.n_classes == 0:
+            return "No classes"
+        if self.n_classes == 1:
+            return "One class"
+        return self.verdict.value.capitalize()
+
+    @property
     def verdict_reason(self) -> str:
-        """One sentence giving the verdict with its threshold."""
-        ratio = self.ratio_text
-        if self.verdict is Verdict.BALANCED:
-            return f"Balanced: the imbalance ratio {ratio} is below 1 : {BALANCED_MAX_RATIO}."
-        if self.verdict is Verdict.MILD:
+        """One sentence giving the verdict with its threshold.
+
+        The ratio gets a second decimal when one would round it onto the threshold
+        (1.48 is "1 : 1.48 is below 1 : 1.5", never "1 : 1.5 is below 1 : 1.5")."""
+        if self.n_classes == 0:
+            return "There are no labelled rows, so there is nothing to balance."
+        if self.n_classes == 1:
             return (
-                f"Mildly imbalanced: {ratio} is between 1 : {BALANCED_MAX_RATIO} and "
+                f"There is only one class ({self.minority!r}): there is nothing to balance, "
+                "and a classifier needs at least two classes."
+            )
+        ratio = self.imbalance_ratio
+        if self.verdict is Verdict.BALANCED:
+            return (
+                f"Balanced: the imbalance ratio {ratio_beside_threshold(ratio, BALANCED_MAX_RATIO)}"
+                f" is below 1 : {BALANCED_MAX_RATIO}."
+            )
+        if self.verdict is Verdict.MILD:
+            low = ratio_beside_threshold(ratio, BALANCED_MAX_RATIO)
+            text = low if low != self.ratio_text else ratio_beside_threshold(ratio, MILD_MAX_RATIO)
+            return (
+                f"Mildly imbalanced: {text} is between 1 : {BALANCED_MAX_RATIO} and "
                 f"1 : {MILD_MAX_RATIO:g} (Fernández et al. 2008)."
             )
         return (
-            f"Severely imbalanced: {ratio} is above 1 : {MILD_MAX_RATIO:g} (Fernández et al. 2008)."
+            f"Severely imbalanced: {ratio_beside_threshold(ratio, MILD_MAX_RATIO)} is above "
+            f"1 : {MILD_MAX_RATIO:g} (Fernández et al. 2008)."
         )
 
     @property

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from .errors import DatasetError
 from .limits import Limits
+from .readers.zipped import WINDOWS_HOSTS
 
 __all__ = ["balanced_zip", "write_balanced_zip"]
 
@@ -307,9 +308,19 @@ def write_balanced_zip(
             raise _bad(f"The source is not a readable zip ({error}).", "not_a_zip") from error
         entries: dict[str, zipfile.ZipInfo] = {}
         repeated: set[str] = set()
-        for info in archive.infolist():
-            if not info.is_dir():
-                name = _source_name(info)
+        infos = archive.infolist()
+        source_names = [_source_name(info) for info in infos]
+        # As the zip reader does: a zip made on Windows whose names never use "/"
+        # separates folders with "\\" (PowerShell's Compress-Archive).
+        windows = (
+            bool(infos)
+            and all(info.create_system in WINDOWS_HOSTS for info in infos)
+            and not any("/" in name for name in source_names)
+        )
+        for info, name in zip(infos, source_names, strict=True):
+            if windows:
+                name = name.replace("\\", "/")
+            if not name.endswith("/"):
                 if name in entries:
                     repeated.add(name)
                 entries.setdefault(name, info)

@@ -413,7 +413,7 @@ def test_binary_file_named_csv():
     ("data", "what"),
     [
         (PNG_1X1, "PNG"),
-        (b"\x1f\x8b\x08\x00" + b"\x00" * 20, "gzip"),
+        (b"\x28\xb5\x2f\xfd" + b"\x00" * 20, "zstd"),
         (b"%PDF-1.4\n", "PDF"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, ".xls"),
     ],
@@ -421,6 +421,11 @@ def test_binary_file_named_csv():
 def test_known_binary_formats_named_csv(data, what):
     error = raises("unsupported_format", data, name="labels.csv")
     assert what in str(error)
+
+
+def test_damaged_gzip_named_csv_is_one_sentence():
+    error = raises("corrupt_gzip", b"\x1f\x8b\x08\x00" + b"\x00" * 20, name="labels.csv")
+    assert "gzip" in str(error)
 
 
 def test_zip_passed_to_read_table():

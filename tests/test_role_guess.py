@@ -21,8 +21,10 @@ from balance_core.readers.roles import guess_sheet
 PENGUINS = Path(palmerpenguins.__file__).parent / "data"
 
 # The first rows of R's MASS::survey (Venables & Ripley), as write.csv writes them.
-SURVEY = b""""","Sex","Wr.Hnd","NW.Hnd","W.Hnd","Fold","Pulse","Clap","Exer","Smoke","Height","M.I","Age"  # noqa: E501
-"1","Female",18.5,18,"Right","R on L",92,"Left","Some","Never",173,"Metric",18.25
+SURVEY = (
+    b'"","Sex","Wr.Hnd","NW.Hnd","W.Hnd","Fold","Pulse","Clap","Exer","Smoke","Height",'
+    b'"M.I","Age"\n'
+    b""""1","Female",18.5,18,"Right","R on L",92,"Left","Some","Never",173,"Metric",18.25
 "2","Male",19.5,20.5,"Left","R on L",104,"Left","None","Regul",177.8,"Imperial",17.583
 "3","Male",18,13.3,"Right","L on R",87,"Neither","None","Occas",NA,NA,16.917
 "4","Male",18.8,18.9,"Right","R on L",NA,"Neither","None","Never",160,"Metric",20.333
@@ -33,6 +35,7 @@ SURVEY = b""""","Sex","Wr.Hnd","NW.Hnd","W.Hnd","Fold","Pulse","Clap","Exer","Sm
 "9","Male",20,19.5,"Right","R on L",72,"Right","Some","Never",175,"Metric",19
 "10","Male",18.5,18.5,"Right","R on L",90,"Right","Some","Never",167,"Metric",22.333
 """
+)
 
 TITANIC = b"""PassengerId,Survived,Pclass,Name,Sex,Age,SibSp,Parch,Ticket,Fare,Cabin,Embarked
 1,0,3,"Braund, Mr. Owen Harris",male,22,1,0,A/5 21171,7.25,,S

@@ -20,7 +20,9 @@ def read_and_analyze(
     path: Path, name: str, limits: bc.Limits, sheet: str | None = None, *, progress=None
 ) -> bc.Analysis:
     """Read the file at ``path`` as ``name`` under ``limits`` and analyse it."""
-    dataset = bc.read_dataset(path, name=name, progress=progress, limits=limits, sheet=sheet)
+    dataset = bc.read_dataset(
+        path, name=name, progress=progress, limits=limits, sheet=sheet, multilabel="off"
+    )
     return bc.analyze(dataset)
 
 

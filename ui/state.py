@@ -219,6 +219,9 @@ def _make_current(
     sheet: str | None = None,
 ) -> Current:
     source = analysis.dataset.source
+    # The spooled bytes go once read (only zips and workbooks keep them): the
+    # fingerprint recipes and split records need is the one taken while spooling.
+    source.__dict__.setdefault("sha256", sha256)
     current = Current(
         name=name,
         sha256=sha256,
@@ -260,7 +263,9 @@ def _read(
 
     def build() -> bc.Analysis:
         if trusted:
-            dataset = bc.read_dataset(spool.path, name=name, limits=limits, sheet=sheet)
+            dataset = bc.read_dataset(
+                spool.path, name=name, limits=limits, sheet=sheet, multilabel="off"
+            )
             return bc.analyze(dataset)
         bar, progress = _progress_bar()
         try:
@@ -312,6 +317,8 @@ def _load(spool: Spool, sha256: str, size: int, name: str, *, example: str | Non
     # ours, so a tight operator setting never breaks the first page view.
     limits = bc.DEFAULT_LIMITS if example else app_limits()
     analysis = _read(spool, sha256, name, limits, trusted=example is not None)
+    if analysis.dataset.kind == "detection":
+        raise bc.DatasetError(not_drawn_yet(analysis.dataset), kind="wrong_kind")
     current = _make_current(spool, sha256, size, name, limits, analysis, example)
     st.session_state.pop(RECIPE, None)
     st.session_state[MAPPING] = {}
@@ -329,6 +336,17 @@ def _forget_upload(upload) -> None:
     except Exception:  # an internal API: at worst the bytes stay until the session ends
         log.warning("Could not drop an upload from Streamlit's store", exc_info=True)
     upload.close()
+
+
+def not_drawn_yet(dataset: bc.Dataset) -> str:
+    """The sentence for a detection dataset, which the pages cannot draw yet."""
+    boxes = dataset.annotations.n_annotations
+    return (
+        f"This is a {dataset.source.format.upper()} object detection dataset "
+        f"({dataset.n_rows:,} images, {boxes:,} boxes); the dashboard does not draw boxes "
+        "yet, so analyse and balance it from the command line: python -m balance_core "
+        "analyze FILE (then sample --method repeat-factor)."
+    )
 
 
 def load_example(key: str) -> Current:

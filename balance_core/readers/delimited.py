@@ -3,9 +3,11 @@ multi-threaded CSV reader with every column typed as string."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,36 @@ __all__ = ["DELIMITERS", "read_delimited", "sniff_delimiter"]
 DELIMITERS = (",", ";", "\t", "|")
 
 
+HEADER_MAX_BYTES = 64 * 1024**2
+"""How far the sample is extended to hold blank lines above the header and the
+whole header row (80 kB headers of 1,500 columns exist)."""
+
+
+def _head_through_header(item: Input) -> bytes:
+    """The file's first bytes: at least :data:`SNIFF_BYTES` past any blank lines
+    above the header, and always the header's whole line (up to
+    :data:`HEADER_MAX_BYTES`), so the header and the delimiter are read from the
+    header itself, not from a cut-off prefix of it."""
+    size = SNIFF_BYTES
+    while True:
+        head = item.head(size)
+        if len(head) >= item.size or size >= HEADER_MAX_BYTES:
+            return head
+        body = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+        if _complete_line(body) and len(body) >= SNIFF_BYTES // 2:
+            return head
+        size *= 4
+
+
+def _complete_line(body: bytes) -> bool:
+    # UTF-16 text has a zero byte beside each newline; either way a newline ends it.
+    return b"\n" in body or b"\r" in body
+
+
 def read_delimited(
     item: Input, fmt: str, findings: list[Finding], limits: Limits
 ) -> tuple[pa.Table, str, str]:
-    head = item.head(SNIFF_BYTES)
+    head = _head_through_header(item)
     encoding = bom_encoding(head)
     if encoding is None and looks_utf16(head):
         encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
@@ -87,7 +115,7 @@ def _parse_delimited(
     header. The header row is parsed by pyarrow too (as row 0, then dropped), so a
     quoted newline in a column name or blank lines above the header cannot shift
     the rows."""
-    sample = sample[:SNIFF_BYTES].removeprefix("\ufeff")
+    sample = sample.removeprefix("\ufeff")
     if not sample.strip():
         raise DatasetError(
             f"{name!r} holds only blank lines; upload a table with a header row.",
@@ -185,11 +213,9 @@ def _unclosed_quote_line(source: bytes | Path, delimiter: str) -> int | None:
         )
     else:
         handle = open(source, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
-    previous = csv.field_size_limit()
-    csv.field_size_limit(1 << 62)  # the runaway field is the rest of the file
     start, last_start, last_field = 1, None, ""
     try:
-        with handle:
+        with handle, _no_field_limit():  # the runaway field is the rest of the file
             reader = csv.reader(handle, delimiter=delimiter, quotechar='"', doublequote=True)
             for record in reader:
                 if record:
@@ -198,8 +224,6 @@ def _unclosed_quote_line(source: bytes | Path, delimiter: str) -> int | None:
                 start = reader.line_num + 1
     except csv.Error:
         return None
-    finally:
-        csv.field_size_limit(previous)
     if last_start is None or "\n" not in last_field:
         return None
     written = last_field.replace('"', '""').encode("utf-8", "replace")
@@ -264,7 +288,7 @@ def sniff_delimiter(sample: str, *, prefer: str | None = None) -> str:
     lines = io.StringIO(sample, newline="").readlines()
     if len(lines) > 1 and not sample.endswith(("\n", "\r")):
         lines = lines[:-1]  # the sample may cut the last record short
-    lines = lines[:200]
+    lines = [line for line in lines if line.strip()][:200]  # blank lines above the header
     best, best_score = prefer or ",", (0, 0)
     for delimiter in DELIMITERS:
         try:
@@ -283,10 +307,23 @@ def sniff_delimiter(sample: str, *, prefer: str | None = None) -> str:
 def _parse_header(sample: str, delimiter: str) -> list[str]:
     # The first non-empty line, as pyarrow (which skips empty lines) sees it.
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, quotechar='"')
-    try:
-        for record in reader:
-            if record:
-                return record
-    except csv.Error:
-        pass
+    with _no_field_limit():  # a huge column name is for check_header to report
+        try:
+            for record in reader:
+                if record:
+                    return record
+        except csv.Error:
+            pass
     return []
+
+
+@contextlib.contextmanager
+def _no_field_limit() -> Iterator[None]:
+    """Lift the csv module's 128 KiB field limit for one parse (it is process-wide,
+    so it is put back at once)."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(1 << 62)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)

@@ -87,6 +87,33 @@ def _container_format(entries: Entries) -> str | None:
     return None
 
 
+_WHAT = {
+    "coco": "COCO JSON file",
+    "yolo": "YOLO label files (labels/*.txt) or data.yaml",
+    "voc": "Pascal VOC XML file",
+}
+
+
+def _holds(entries: Entries, format: str) -> bool:
+    """Whether a zip or folder has any annotation file of ``format``."""
+    names = entries.names
+    if format == "coco":
+        return any(
+            n.lower().endswith(".json") and coco.looks_like_coco(_head(entries, i))
+            for i, n in enumerate(names)
+        )
+    if format == "yolo":
+        return any(
+            yolo.is_label_file(n)
+            or n.rpartition("/")[2].lower() in (*yolo.YAML_FILES, *yolo.NAME_FILES)
+            for n in names
+        )
+    return any(
+        n.lower().endswith(".xml") and voc.looks_like_voc(_head(entries, i))
+        for i, n in enumerate(names)
+    )
+
+
 def _head(entries: Entries, i: int) -> bytes:
     with entries.stream(i) as stream:
         return stream.read(_HEAD).lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -167,6 +194,12 @@ def read_detection(
         return _coco_dataset([parsed], [None], None, item, limits, [], [None])
     with open_entries(item, limits) as entries:
         found = format or _container_format(entries)
+        if format is not None and not _holds(entries, format):
+            raise DatasetError(
+                f"{item.name!r} holds no {_WHAT[format]}, so it cannot be read as {format}; "
+                "leave the format out to have it recognised.",
+                kind="not_detection",
+            )
         if found is None:
             raise DatasetError(
                 f"{item.name!r} holds no COCO JSON, YOLO labels (labels/*.txt) or Pascal VOC "

@@ -113,6 +113,8 @@ def _indicator_columns(dataset: Dataset, rows: int | None = SNIFF_ROWS) -> list[
         if name in taken:
             continue
         column = dataset.raw.column(name)
+        if pa.types.is_nested(column.type) or pa.types.is_binary(column.type):
+            continue  # lists, structs and bytes are never 1/0 indicators
         if rows is not None:
             column = column.slice(0, rows)
         values = pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(_text(column)))).drop_null()

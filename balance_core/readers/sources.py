@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,14 @@ from typing import BinaryIO
 from ..errors import DatasetError
 from ..limits import Limits, limit_error
 
-__all__ = ["GZIP_MAGIC", "Input", "as_stream", "gunzip_input", "open_input"]
+__all__ = [
+    "GZIP_MAGIC",
+    "Input",
+    "as_stream",
+    "gunzip_input",
+    "is_office_package",
+    "open_input",
+]
 
 InputLike = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 
@@ -117,6 +125,24 @@ def as_stream(item: Input) -> BinaryIO:
     if item.data is not None:
         return io.BytesIO(item.data)
     return item.path.open("rb")
+
+
+def is_office_package(item: Input) -> bool:
+    """Whether a zip whose first part is an Office part (``docProps/``, ``_rels/``,
+    e.g. a thumbnail saved first) is a workbook: its central directory names
+    ``[Content_Types].xml`` and ``xl/workbook.xml``. Other zips are not opened."""
+    head = item.head(30 + 512)
+    if len(head) < 30:
+        return False
+    length = int.from_bytes(head[26:28], "little")
+    if not head[30 : 30 + length].startswith((b"docProps/", b"_rels/", b"customXml/")):
+        return False
+    try:
+        with zipfile.ZipFile(as_stream(item)) as archive:
+            names = set(archive.namelist())
+    except Exception:
+        return False
+    return "[Content_Types].xml" in names and "xl/workbook.xml" in names
 
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -25,7 +25,7 @@ from .excel import read_xlsx
 from .jsontable import read_json
 from .parquet import read_parquet
 from .roles import guess_roles
-from .sources import GZIP_MAGIC, InputLike, gunzip_input, open_input
+from .sources import GZIP_MAGIC, InputLike, gunzip_input, is_office_package, open_input
 from .text import SNIFF_BYTES, decode_sample
 
 __all__ = [
@@ -116,6 +116,8 @@ def read_table(
     encoding = delimiter = sheet_name = None
     other_sheets: tuple[str, ...] = ()
     uncached: dict[str, str] = {}
+    if fmt == "zip" and format is None and is_office_package(item):
+        fmt = "xlsx"  # its first part is a thumbnail, not a workbook part
     if fmt == "zip":
         raise DatasetError(
             f"{item.name!r} is a zip archive, not a table; read it with read_zip "
@@ -126,7 +128,7 @@ def read_table(
         raw, encoding, delimiter = read_delimited(item, fmt, findings, limits)
     elif fmt in ("json", "jsonl"):
         try:
-            raw, encoding = read_json(item, findings, limits)
+            raw, encoding = read_json(item, findings, limits, lines=fmt == "jsonl")
         except DatasetError as json_error:
             # Text that opens like JSON but is not JSON may be a table whose header
             # starts with "[" or "{": read it as delimited text unless told otherwise.
@@ -143,7 +145,7 @@ def read_table(
                     raise json_error from None
                 raise
     elif fmt == "parquet":
-        raw = read_parquet(item)
+        raw = read_parquet(item, limits)
     elif fmt == "xlsx":
         raw, sheet_name, other_sheets, uncached = read_xlsx(item, sheet, limits)
     else:
@@ -201,6 +203,9 @@ def detect_format(head: bytes, *, suffix: str = "") -> str:
     binary_formats = {
         b"\xd0\xcf\x11\xe0": "an old Excel .xls (or other OLE2) file; save it as .xlsx or .csv",
         b"BZh": "bzip2-compressed; decompress it first",
+        b"\x28\xb5\x2f\xfd": "zstd-compressed, not a zip or a table; decompress it (or zip the "
+        "folders with a standard zip tool)",
+        b"\x04\x22\x4d\x18": "LZ4-compressed; decompress it first",
         b"\xfd7zXZ": "xz-compressed; decompress it first",
         b"7z\xbc\xaf": "a 7-Zip archive; repack it as .zip",
         b"Rar!": "a RAR archive; repack it as .zip",

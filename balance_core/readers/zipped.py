@@ -8,6 +8,7 @@ decompressed; image headers are then probed without decoding pixels.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import mmap
 import os
@@ -52,6 +53,10 @@ SPLIT_FOLDERS = frozenset(
 
 METADATA_FILES = ("metadata.csv", "labels.csv", "metadata.jsonl")
 """Labels files (any case) that take precedence over folder names, in this order."""
+
+# A metadata file may declare this much plus this much per image of the zip.
+METADATA_BASE_BYTES = 1 << 20
+METADATA_BYTES_PER_IMAGE = 16 * 1024
 
 ARCHIVE_EXTENSIONS = ("zip", "tar", "gz", "tgz", "7z", "rar", "bz2", "xz")
 JUNK_FILES = ("thumbs.db", "desktop.ini")
@@ -247,6 +252,7 @@ def read_zip(
             raise _no_images(directory, entries)
         image_names = directory.names.take(pa.array(images))
         layout = _folder_layout(image_names)
+        findings += _case_collisions(image_names)
         metadata = _pick_metadata(directory, entries, layout.top)
         findings += _non_image_finding(directory, entries, metadata)
         if metadata is None:
@@ -264,7 +270,9 @@ def read_zip(
                     kind="usage",
                 )
         else:
-            meta_table = _read_metadata(buffer, directory, metadata, limits, roles_given)
+            meta_table = _read_metadata(
+                buffer, directory, metadata, limits, roles_given, n_images=len(images)
+            )
             rows = _rows_from_metadata(
                 images, image_names, layout, directory.name(metadata), meta_table, findings
             )
@@ -273,9 +281,11 @@ def read_zip(
         unique, row_unique = np.unique(rows.entry, return_inverse=True)
         to_probe = _probe_selection(rows, row_unique, probe, sample_size)
         candidates = _candidate_groups(directory, unique)
+        stand_ins = _raw_stand_ins(buffer, directory, candidates)
         probed, digests, unreadable = _inspect(
-            buffer, directory, unique, to_probe, candidates, limits, n_jobs, progress
+            buffer, directory, unique, to_probe, stand_ins.groups, limits, n_jobs, progress
         )
+        stand_ins.share(digests, unreadable)
         content_key = _content_keys(unique, row_unique, _confirm_identical(candidates, digests))
         findings += _probe_findings(directory, rows, unique, row_unique, probed, unreadable, limits)
         raw = _assemble(directory, rows, row_unique, probed)
@@ -592,6 +602,7 @@ def _parse_records(
                 decoded.append(piece.decode("cp437"))
                 fallback.append(index)
         names = pa.array(decoded, pa.string())
+    names = _windows_separators(names, _u16(cd, at, 4) >> 8)
     return _Directory(
         archive=archive,
         names=names,
@@ -608,6 +619,26 @@ def _parse_records(
         cd_start=cd_start,
         fallback=np.array(fallback, dtype=np.int64),
     )
+
+
+# "Version made by" hosts (APPNOTE 4.4.2): MS-DOS/FAT, Windows NTFS, VFAT.
+WINDOWS_HOSTS = (0, 10, 14)
+
+
+def _windows_separators(names: pa.Array, hosts: np.ndarray) -> pa.Array:
+    """Names of a zip made on Windows with ``\\`` as the folder separator
+    (PowerShell's Compress-Archive writes ``cats\\0.png``), with ``/`` instead.
+
+    Only when every entry says it was made on Windows and no name uses ``/``: then
+    ``\\`` can only be a separator. The names then go through the same safety
+    checks as any other (``..\\x`` becomes ``../x`` and is refused)."""
+    if len(names) == 0 or not np.isin(hosts, WINDOWS_HOSTS).all():
+        return names
+    if pc.any(pc.match_substring(names, "/")).as_py():
+        return names
+    if not pc.any(pc.match_substring(names, "\\")).as_py():
+        return names
+    return pc.replace_substring(names, "\\", "/")
 
 
 def _apply_zip64(extra: bytes, index: int, fields: Sequence[np.ndarray], archive: str) -> None:
@@ -825,10 +856,61 @@ def _no_images(directory: _Directory, entries: _Entries) -> DatasetError:
             + _say("{n} {first}.", len(others), "other file", directory.name(others[0])),
             kind="no_images",
         )
+    archive_code = list(_UNSAFE_REASONS).index("archive")
+    nested = np.flatnonzero(entries.unsafe == archive_code)
+    if len(nested):
+        return DatasetError(
+            f"{archive!r} holds no images, only "
+            + _say("{n} {first}", len(nested), "archive", directory.name(nested[0]))
+            + ", which Seesaw does not open; unpack them and zip the image folders "
+            "themselves.",
+            kind="no_images",
+        )
+    unsafe = np.flatnonzero(entries.unsafe >= 0)
+    if len(unsafe):
+        first = int(unsafe[0])
+        why = list(_UNSAFE_REASONS.values())[entries.unsafe[first]][0]
+        return DatasetError(
+            f"{archive!r} has no file that can be read: "
+            + _say("{n} {was} skipped {first}, ", len(unsafe), "entry", directory.name(first))
+            + f"which {why}.",
+            kind="no_images",
+        )
     return DatasetError(
         f"{archive!r} holds no images, only folders and macOS, Windows or hidden files.",
         kind="no_images",
     )
+
+
+def _case_collisions(image_names: pa.Array) -> list[Finding]:
+    """Images whose paths differ only in case (``Cats/1.png``, ``cats/1.png``): two
+    files here, one file once unpacked on Windows or macOS (case-insensitive)."""
+    distinct = pc.unique(image_names)
+    folded = pc.utf8_lower(distinct)
+    if len(pc.unique(folded)) == len(distinct):
+        return []
+    table = pa.table({"name": distinct, "folded": folded})
+    counts = table.group_by("folded").aggregate([("name", "count")])
+    clashing = counts.filter(pc.greater(counts.column("name_count"), 1)).column("folded")
+    names = table.filter(pc.is_in(table.column("folded"), clashing)).sort_by(
+        [("folded", "ascending"), ("name", "ascending")]
+    )
+    listed = tuple(names.column("name").to_pylist())
+    return [
+        Finding(
+            kind=FindingKind.DUPLICATE_PATH,
+            severity=Severity.WARNING,
+            count=len(listed),
+            message=_say(
+                "{n} {has} a path that differs from another only in case {first}; "
+                "unpacked on Windows or macOS they overwrite each other, so rename them.",
+                len(listed),
+                "image",
+                listed[0],
+            ),
+            entries=listed,
+        )
+    ]
 
 
 def _non_image_finding(
@@ -1084,8 +1166,22 @@ def _read_metadata(
     entry: int,
     limits: Limits,
     roles_given: dict[str, str | None],
+    *,
+    n_images: int,
 ) -> Dataset:
     name = directory.name(entry)
+    declared = int(directory.size[entry])
+    allowed = METADATA_BASE_BYTES + METADATA_BYTES_PER_IMAGE * n_images
+    if declared > allowed:
+        # A labels file describes the zip's images: millions of rows for a handful
+        # of images is a bomb, refused before a byte of it is decompressed.
+        raise DatasetError(
+            f"{name!r} inside {directory.archive!r} declares {declared:,} bytes, far more "
+            f"than a labels file for {n_images:,} image{'s' * (n_images != 1)} needs "
+            f"(at most {allowed:,}); upload the labels file on its own, or zip it with "
+            "the images it lists.",
+            kind="metadata_too_large",
+        )
     try:
         data = _read_whole(buffer, directory, entry)
     except EntryError as error:
@@ -1350,6 +1446,74 @@ def _candidate_groups(directory: _Directory, unique: np.ndarray) -> list[list[in
     bounds = np.flatnonzero(np.concatenate([[True], kept_group[1:] != kept_group[:-1]]))
     bounds = [*bounds.tolist(), len(kept)]
     return [kept[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+# Decompressed bytes hashed to confirm identical files, at most this many (or 8x
+# the archive): entries whose compressed bytes are identical are hashed once, so
+# only a crafted archive (one content, many encodings) reaches it.
+DIGEST_BUDGET = 256 * 1024**2
+
+
+@dataclass(frozen=True)
+class _StandIns:
+    """Candidates for identical bytes, grouped by identical compressed bytes: one
+    entry per group (its stand-in) is decompressed and hashed for all of them."""
+
+    groups: list[list[int]]  # the stand-ins to hash (each list a candidate group)
+    members: dict[int, list[int]]  # stand-in -> entries with the same compressed bytes
+
+    def share(self, digests: dict[int, bytes], unreadable: dict[int, str]) -> None:
+        """Give every member its stand-in's digest (or reason it is unreadable)."""
+        for stand_in, members in self.members.items():
+            for member in members:
+                if stand_in in digests:
+                    digests[member] = digests[stand_in]
+                elif stand_in in unreadable:
+                    unreadable[member] = unreadable[stand_in]
+
+
+def _raw_stand_ins(
+    buffer: Any, directory: _Directory, candidates: Sequence[Sequence[int]]
+) -> _StandIns:
+    """Group each candidate group by the SHA-256 of its compressed bytes (same
+    method): equal compressed bytes decompress to equal bytes, so a zip of 50,000
+    copies of one entry is decompressed once instead of 50,000 times. Hashing the
+    compressed bytes costs at most the archive's size; decompressing the stand-ins
+    at most :data:`DIGEST_BUDGET` (or 8x the archive), beyond which candidates are
+    left unconfirmed (never reported as duplicates)."""
+    budget = max(DIGEST_BUDGET, 8 * len(buffer))
+    view = memoryview(buffer)
+    groups: list[list[int]] = []
+    members: dict[int, list[int]] = {}
+    for group in candidates:
+        by_raw: dict[tuple[int, bytes], list[int]] = {}
+        for entry in map(int, group):
+            try:
+                start = data_start(
+                    buffer,
+                    int(directory.offset[entry]),
+                    int(directory.name_pos[entry]),
+                    int(directory.name_len[entry]),
+                    directory.cd_start,
+                )
+            except EntryError:
+                by_raw[(-1, entry.to_bytes(8, "little"))] = [entry]  # hashed alone
+                continue
+            stop = start + int(directory.compressed_size[entry])
+            if stop > directory.cd_start:
+                by_raw[(-1, entry.to_bytes(8, "little"))] = [entry]
+                continue
+            key = (int(directory.method[entry]), hashlib.sha256(view[start:stop]).digest())
+            by_raw.setdefault(key, []).append(entry)
+        stand_ins = [same[0] for same in by_raw.values()]
+        cost = int(directory.size[stand_ins].sum())
+        if cost > budget:
+            continue
+        budget -= cost
+        groups.append(stand_ins)
+        for same in by_raw.values():
+            members[same[0]] = same[1:]
+    return _StandIns(groups=groups, members=members)
 
 
 def _confirm_identical(
