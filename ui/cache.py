@@ -9,6 +9,10 @@ end, see :func:`ui.state.lease`), so its entries become the first to go.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import gc
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -18,7 +22,28 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ByteCache", "nbytes"]
+__all__ = ["ByteCache", "give_back", "nbytes"]
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+
+
+def give_back() -> None:
+    """Return freed memory to the operating system: Arrow's pool keeps freed blocks
+    for reuse and glibc keeps its heap's free pages, so without this a dropped table
+    stays in the server's resident memory."""
+    gc.collect()
+    with contextlib.suppress(Exception):  # an allocator without the call
+        pa.default_memory_pool().release_unused()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
 
 
 @dataclass
@@ -120,13 +145,17 @@ class ByteCache:
 
     def _evict(self) -> None:
         total = sum(entry.size for entry in self._entries.values())
+        evicted = []
         for key in list(self._entries):
             if total <= self.max_bytes:
-                return
+                break
             entry = self._entries[key]
             if not entry.pins:
                 total -= entry.size
-                del self._entries[key]
+                evicted.append(self._entries.pop(key))
+        if evicted:
+            evicted.clear()  # the values' last references, before giving memory back
+            give_back()
 
 
 def nbytes(value: Any, _seen: set[int] | None = None) -> int:

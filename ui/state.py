@@ -33,7 +33,7 @@ from balance_core.plan import SamplingPlan
 from balance_core.recipe import Outcome, Recipe, Strategy, run
 
 from . import jobs
-from .cache import ByteCache, nbytes
+from .cache import ByteCache, give_back, nbytes
 from .limits import app_limits, server_budget
 from .worker import Budget, run_job, warm_up
 
@@ -95,6 +95,7 @@ class Lease:
 
 def _release(lease: Lease) -> None:
     CACHE.unpin(lease.id)
+    give_back()
 
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
@@ -294,7 +295,10 @@ def load_upload(upload) -> Current:
         spool, sha256, size = _spool(upload)
     finally:
         _forget_upload(upload)
-    return _load(spool, sha256, size, upload.name, example=None)
+    try:
+        return _load(spool, sha256, size, upload.name, example=None)
+    finally:
+        give_back()  # the upload's buffers, freed above, leave the heap
 
 
 def load_bytes(data: bytes, name: str, *, example: str | None = None) -> Current:
@@ -330,7 +334,7 @@ def _forget_upload(upload) -> None:
         if ctx is not None and getattr(upload, "file_id", None):
             ctx.uploaded_file_mgr.remove_file(ctx.session_id, upload.file_id)
     except Exception:  # an internal API: at worst the bytes stay until the session ends
-        log.debug("Could not drop an upload from Streamlit's store", exc_info=True)
+        log.warning("Could not drop an upload from Streamlit's store", exc_info=True)
     upload.close()
 
 
