@@ -434,6 +434,7 @@ def test_the_bce_snippet_runs_with_pytorch_in_class_order(style, data, tmp_path)
     """The label-weights snippet, run for real: BCEWithLogitsLoss with pos_weight in
     the class order of the weights file, on a batch of logits (text labels)."""
     import torch  # heavy: pip install torch; pytest -m heavy
+
     out, snippets = tmp_path / "w.json", tmp_path / "snippets"
     snippets.mkdir()
     ok("label-weights", data[style], "-o", out, "--snippets", snippets)
