@@ -23,8 +23,9 @@ from typing import NoReturn, TextIO
 from . import cli_checks, cli_detect
 from ._version import __version__
 from .analysis import Analysis, analyze
+from .classes import dataset_class_order
 from .errors import DatasetError
-from .export import table_parquet, weights_json, write_atomic_many, write_table_csv
+from .export import snippets, table_parquet, weights_json, write_atomic_many, write_table_csv
 from .limits import DEFAULT_LIMITS, FLOAT_LIMITS, Limits, check_limit_value
 from .plan import WEIGHT_METHODS
 from .readers import read_dataset
@@ -84,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     weights_cmd = commands.add_parser(
         "weights",
         help="class weights for a weighted loss (or a weighted sampler)",
-        description="Compute class weights and write them as JSON, with code snippets.",
+        description="Compute class weights and write them as JSON; with --snippets DIR, "
+        "also the code snippets that put them into PyTorch, Keras, scikit-learn, XGBoost "
+        "and LightGBM.",
     )
     weights_cmd.add_argument("input", metavar="INPUT")
     _add_reader_options(weights_cmd)
@@ -102,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     weights_cmd.add_argument("--num-samples", type=int, help="sampler draws per epoch")
     weights_cmd.add_argument("--split", default="auto", help="split to weigh (default: train)")
+    weights_cmd.add_argument(
+        "--snippets",
+        metavar="DIR",
+        help="also write the code snippets (pytorch.py, keras.py, sklearn.py, ...) into DIR",
+    )
     _add_mapping_options(weights_cmd)
     _add_output_options(weights_cmd, manifest=False)
     apply_cmd = commands.add_parser(
@@ -350,7 +358,11 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
     manifest_format = getattr(args, "format", None) or (
         "parquet" if args.output.lower().endswith(".parquet") else "csv"
     )
-    _check_outputs([args.input], [args.output, getattr(args, "dropped", None), args.recipe])
+    snippet_dir = getattr(args, "snippets", None)
+    _check_outputs(
+        [args.input],
+        [args.output, getattr(args, "dropped", None), args.recipe, *_snippet_paths(snippet_dir)],
+    )
     if args.command == "weights":
         strategy = Strategy(
             method="sampler" if args.sampler else "weights",
@@ -386,7 +398,16 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
         },
     )
     outcome = run(recipe, dataset, limits=limits)
-    files, report = _outcome_files(outcome, args.output, getattr(args, "dropped", None))
+    files, report = _outcome_files(
+        outcome, args.output, getattr(args, "dropped", None), dataset=dataset
+    )
+    if snippet_dir:
+        order = dataset_class_order(dataset, outcome.weights.labels)
+        code = snippets(outcome.weights, sampler=outcome.sampler, order=order)
+        files += [
+            (path, code[key].encode("utf-8")) for key, path in _snippet_paths(snippet_dir, code)
+        ]
+        report += f"wrote {len(code)} snippets into {snippet_dir}\n"
     if args.recipe:
         files.append((args.recipe, recipe.to_json()))
     # All or nothing: a failed run leaves every existing output as it was.
@@ -430,13 +451,34 @@ def _apply(args: argparse.Namespace, stdout: TextIO) -> None:
             "choice to it.",
             file=sys.stderr,
         )
-    files, report = _outcome_files(run(recipe, dataset, limits=limits), args.output, args.dropped)
+    files, report = _outcome_files(
+        run(recipe, dataset, limits=limits), args.output, args.dropped, dataset=dataset
+    )
     write_atomic_many(files)
     stdout.write(report)
 
 
+SNIPPET_FILES = {
+    "pytorch": "pytorch.py", "pytorch_sampler": "pytorch_sampler.py", "keras": "keras.py",
+    "sklearn": "sklearn.py", "xgboost": "xgboost.py", "lightgbm": "lightgbm.py",
+}  # fmt: skip
+
+
+def _snippet_paths(folder: str | None, code: dict | None = None) -> list:
+    """The snippet files written into ``folder`` (every possible one without ``code``)."""
+    if not folder:
+        return []
+    if not Path(folder).is_dir():
+        raise DatasetError(
+            f"The snippets folder {folder!r} does not exist; create it first.", kind="usage"
+        )
+    keys = [key for key in SNIPPET_FILES if code is None or key in code]
+    paths = [str(Path(folder) / SNIPPET_FILES[key]) for key in keys]
+    return paths if code is None else list(zip(keys, paths, strict=True))
+
+
 def _outcome_files(
-    outcome, output: str, dropped: str | None
+    outcome, output: str, dropped: str | None, *, dataset=None
 ) -> tuple[list[tuple[str, bytes]], str]:
     """The files a run writes (path, bytes) and the report printed once they are."""
     recipe = outcome.recipe
@@ -454,9 +496,14 @@ def _outcome_files(
             files.append((dropped, encode(outcome.resampled.dropped)))
         plan = outcome.plan
         where = f" in split {outcome.split!r}" if outcome.split is not None else ""
+        reasons = outcome.resampled.dropped_by_reason
+        left_out = "".join(
+            f", {n:,} {reason}" for reason, n in reasons.items() if reason != "undersampled"
+        )
         report = (
             f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} rows "
-            f"({plan.rows_dropped:,} dropped, {plan.rows_added:,} duplicated); "
+            f"({sum(reasons.values()):,} dropped: {reasons.get('undersampled', 0):,} "
+            f"undersampled{left_out}; {plan.rows_added:,} duplicated); "
             f"{outcome.resampled.passthrough_rows:,} rows of other splits unchanged; "
             f"wrote {output}\n"
         )
@@ -464,7 +511,8 @@ def _outcome_files(
         return files, report
     if dropped:
         raise DatasetError("--dropped only applies to sampling recipes.", kind="usage")
-    files = [(output, weights_json(outcome.weights, sampler=outcome.sampler))]
+    order = dataset_class_order(dataset, outcome.weights.labels) if dataset is not None else None
+    files = [(output, weights_json(outcome.weights, sampler=outcome.sampler, order=order))]
     weights = outcome.weights
     report = (
         f"{weights.method} weights for {len(weights.counts)} classes (spread "

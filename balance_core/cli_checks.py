@@ -15,26 +15,26 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ._version import __version__
 from .analysis import analyze
 from .errors import DatasetError
 from .export import table_parquet, write_atomic_many, write_table_csv
 from .gate import FAIL_ON, GateResult, Thresholds, parse_fail_on, run_gate
 from .readers import read_dataset
 from .splits import (
+    SPLIT_RECORD_FORMAT,
     SplitParams,
     SplitResult,
+    moved_table,
     parse_proportions,
     split_dataset,
+    split_record,
     with_split_column,
 )
 
 __all__ = ["COMMANDS", "SPLIT_RECORD_FORMAT", "add_commands", "run_command"]
 
 COMMANDS = ("check", "report", "split")
-SPLIT_RECORD_FORMAT = "seesaw-split-record/1"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -245,13 +245,27 @@ def _read_json_file(path: str, what: str) -> Any:
 
 
 def _split_params_from_record(path: str) -> SplitParams:
+    return _split_record_file(path)[0]
+
+
+def _split_record_file(path: str) -> tuple[SplitParams, dict]:
+    """The split parameters of a record and the reader settings it was made with."""
     record = _read_json_file(path, "split record")
     if not isinstance(record, dict) or record.get("format") != SPLIT_RECORD_FORMAT:
         raise DatasetError(
             f"{path!r} is not a Seesaw split record (expected format {SPLIT_RECORD_FORMAT!r}).",
             kind="bad_recipe",
         )
-    return SplitParams.from_dict(record.get("split") or {})
+    reader = record.get("reader") or {}
+    if not isinstance(reader, dict) or not all(
+        value is None or isinstance(value, str) for value in reader.values()
+    ):
+        raise DatasetError(
+            f"The split record {path!r} has a reader that is not an object of column names; "
+            "use the file Seesaw wrote.",
+            kind="bad_recipe",
+        )
+    return SplitParams.from_dict(record.get("split") or {}), reader
 
 
 def _report(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -301,7 +315,13 @@ def _split(args: argparse.Namespace, stdout: TextIO) -> int:
                 "--from replays a recorded split; leave out --splits and --resplit.",
                 kind="usage",
             )
-        params = _split_params_from_record(args.from_record)
+        params, reader = _split_record_file(args.from_record)
+        # The record's columns, unless the command line names others: the app's
+        # choice of label (or sheet) replays instead of being guessed again.
+        for role in ("label", "path", "split", "group", "sheet"):
+            option = role if role == "sheet" else f"{role}_col"
+            if getattr(args, option, None) is None and reader.get(role) is not None:
+                setattr(args, option, reader[role])
     else:
         params = SplitParams(
             proportions=parse_proportions(args.splits) if args.splits else None,
@@ -354,40 +374,3 @@ def _deviation_table(result: SplitResult) -> str:
     if len(result.classes) > 50:
         lines.append(f"  … and {len(result.classes) - 50:,} more classes")
     return "\n".join(lines) + "\n"
-
-
-def split_record(dataset, result: SplitResult, *, column: str | None = None) -> bytes:
-    """The split written down: parameters, the input's fingerprint and how it was read,
-    so ``split --from RECORD`` replays it (UTF-8 JSON, sorted keys)."""
-    payload = {
-        "format": SPLIT_RECORD_FORMAT,
-        "seesaw_version": __version__,
-        "split": result.params.to_dict(),
-        "column": column or dataset.roles.split or "split",
-        "reader": dataset.roles.as_dict(),
-        "input": {
-            "name": dataset.source.name,
-            "format": dataset.source.format,
-            "size_bytes": dataset.source.size_bytes,
-            "sha256": dataset.source.sha256,
-        },
-    }
-    return (json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def moved_table(dataset, result: SplitResult) -> pa.Table:
-    """The rows whose split changed: row number, path, label, group, before, after."""
-    rows = pa.array(result.moved_rows)
-    columns: dict[str, Any] = {"row": rows}
-    for role in ("path", "label", "group"):
-        column = dataset.column(role)
-        if column is not None:
-            columns[role] = pc.take(column, rows)
-    before = (
-        pc.take(result.previous, rows)
-        if result.previous is not None
-        else pa.nulls(len(rows), pa.string())
-    )
-    columns["before"] = before
-    columns["after"] = pc.take(result.split_column, rows)
-    return pa.table(columns)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .errors import DatasetError
+from .stats import format_times
 
 __all__ = [
     "LARGE_WEIGHT",
@@ -30,6 +31,7 @@ __all__ = [
     "plan_oversample",
     "plan_resample",
     "plan_undersample",
+    "ratio_choices",
     "sampler_weights",
 ]
 
@@ -209,8 +211,8 @@ def _plan_warnings(before: dict[str, int], after: dict[str, int]) -> tuple[str, 
     if total_before and dropped / total_before > LARGE_DROP_SHARE:
         warnings.append(
             f"{dropped / total_before:.0%} of the rows ({dropped:,} of {total_before:,}) would "
-            "be thrown away; losing cheap majority samples is fine (the lung-CT case), but "
-            "if every sample carries something worth learning use class weights instead."
+            "be thrown away; that is fine when the majority rows are many and alike, but if "
+            "every sample carries something worth learning use class weights instead."
         )
     if total_after > total_before - dropped:  # something is copied
         copies = {k: after[k] / n for k, n in before.items() if n and after[k] > n}
@@ -225,6 +227,47 @@ def _plan_warnings(before: dict[str, int], after: dict[str, int]) -> tuple[str, 
     if total_after == 0:
         warnings.append("The plan keeps no rows at all.")
     return tuple(warnings)
+
+
+_NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+
+
+def ratio_choices(imbalance_ratio: float) -> tuple[float, ...]:
+    """Ratio values for a ratio control at any range: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6,
+    8, 10, 12, 15, ... (about ten per factor of ten, evenly spaced on a log scale),
+    up to the data's imbalance ratio, rounded up, which comes last (undersampling to
+    it changes nothing). 1 : 8,773 gives 41 choices instead of 87,720 steps of 0.1.
+
+    Parameters
+    ----------
+    imbalance_ratio : float
+        max n_c / min n_c of the counts being balanced (>= 1).
+
+    Returns
+    -------
+    tuple of float
+        Increasing, starting at 1.0; ``(1.0,)`` for balanced counts.
+    """
+    if not math.isfinite(imbalance_ratio) or imbalance_ratio < 1:
+        raise _bad(f"The imbalance ratio must be a finite number >= 1, got {imbalance_ratio!r}.")
+    choices: list[float] = []
+    decade = 1.0
+    while decade <= imbalance_ratio:
+        for step in _NICE_STEPS:
+            value = round(step * decade, 6)
+            # A choice within 5 % of the data's ratio is the data's ratio.
+            if value < imbalance_ratio / 1.05:
+                choices.append(value)
+        decade *= 10
+    # Rounded up, so the last choice never caps a class (nothing changes).
+    last = (
+        math.ceil(imbalance_ratio * 10 - 1e-9) / 10
+        if imbalance_ratio < 100
+        else float(math.ceil(imbalance_ratio - 1e-9))
+    )
+    if not choices or last > choices[-1]:
+        choices.append(last)
+    return tuple(choices)
 
 
 def parse_target(text: str) -> dict:
@@ -281,8 +324,13 @@ def plan_undersample(
     the largest class alone.
 
     The counts equal imbalanced-learn's ``RandomUnderSampler`` for
-    ``sampling_strategy="auto"`` (equal), ``"majority"``, a float
-    :math:`\alpha = 1/R` (two classes) and a dict.
+    ``sampling_strategy="auto"`` (equal), ``"majority"`` and a dict. For a float
+    :math:`\alpha = 1/R` (two classes) they are equal except where floating point
+    lands just below a whole number: imbalanced-learn keeps
+    ``int(n_minority / alpha)`` rows, which truncates ``68 / 0.68 =
+    99.99999999999999`` to 99, while Seesaw computes
+    :math:`\lfloor n_{min} R (1 + 10^{-12}) \rfloor` and keeps 100, the count the
+    ratio names.
 
     Parameters
     ----------
@@ -665,7 +713,7 @@ def _with_weight_warnings(result: ClassWeights) -> ClassWeights:
     heaviest = max(result.weights, key=result.weights.__getitem__)
     if result.spread > LARGE_WEIGHT_SPREAD:
         warnings.append(
-            f"The largest weight is {result.spread:.1f} times the smallest: each error on "
+            f"The largest weight is {format_times(result.spread)} the smallest: each error on "
             f"{heaviest!r} counts that much more, which makes training unstable; consider "
             f"clipping with max_ratio={LARGE_WEIGHT_SPREAD:g}."
         )

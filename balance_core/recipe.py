@@ -441,6 +441,7 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
     if outcome.plan is None:
         return outcome
     check_output(estimate_output(outcome.plan, dataset=dataset), limits=limits, what="The manifest")
+    _check_stratify(dataset, recipe.stratify)
     resampled = resample(
         dataset,
         outcome.plan,

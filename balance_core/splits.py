@@ -18,6 +18,7 @@ text identity.
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,22 +30,27 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._version import __version__
 from .apply import TRAIN_NAMES, _splitmix
 from .dataset import Dataset
 from .errors import DatasetError
 
 __all__ = [
     "SPLIT_PARAMS_FORMAT",
+    "SPLIT_RECORD_FORMAT",
     "Deviation",
     "SplitParams",
     "SplitResult",
     "iterative_stratification",
+    "moved_table",
     "parse_proportions",
     "split_dataset",
+    "split_record",
     "with_split_column",
 ]
 
 SPLIT_PARAMS_FORMAT = "seesaw-split/1"
+SPLIT_RECORD_FORMAT = "seesaw-split-record/1"
 VALIDATION_NAMES = ("val", "valid", "validation", "dev")
 TEST_NAMES = ("test", "testing", "tst", "holdout", "eval")
 DEFAULT_NAMES = {2: ("train", "test"), 3: ("train", "val", "test")}
@@ -1391,3 +1397,41 @@ def _place_singles(
             chosen += rank >= bounds[s, classes_sorted]
         result[order] = chosen
     return result
+
+
+def split_record(dataset: Dataset, result: SplitResult, *, column: str | None = None) -> bytes:
+    """The split written down: parameters, the input's fingerprint and how it was read,
+    so ``split --from RECORD`` replays it (UTF-8 JSON, sorted keys)."""
+    payload = {
+        "format": SPLIT_RECORD_FORMAT,
+        "seesaw_version": __version__,
+        "split": result.params.to_dict(),
+        "column": column or dataset.roles.split or "split",
+        "reader": dataset.roles.as_dict()
+        | ({"sheet": dataset.source.sheet} if dataset.source.sheet else {}),
+        "input": {
+            "name": dataset.source.name,
+            "format": dataset.source.format,
+            "size_bytes": dataset.source.size_bytes,
+            "sha256": dataset.source.sha256,
+        },
+    }
+    return (json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def moved_table(dataset: Dataset, result: SplitResult) -> pa.Table:
+    """The rows whose split changed: row number, path, label, group, before, after."""
+    rows = pa.array(result.moved_rows)
+    columns: dict[str, Any] = {"row": rows}
+    for role in ("path", "label", "group"):
+        column = dataset.column(role)
+        if column is not None:
+            columns[role] = pc.take(column, rows)
+    before = (
+        pc.take(result.previous, rows)
+        if result.previous is not None
+        else pa.nulls(len(rows), pa.string())
+    )
+    columns["before"] = before
+    columns["after"] = pc.take(result.split_column, rows)
+    return pa.table(columns)

@@ -5,33 +5,52 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from balance_core import Distribution
+from balance_core.advice import recommend
 from balance_core.apply import map_counts, mapping_from_table
-from balance_core.charts import before_after_chart, weights_chart
-from balance_core.plan import WEIGHT_METHODS, compare_strategies
+from balance_core.charts import before_after_chart, fold_classes, weights_chart
+from balance_core.ordering import natural_key
+from balance_core.plan import WEIGHT_METHODS, compare_strategies, ratio_choices
 from balance_core.recipe import Recipe, Strategy, run_counts
-from balance_core.stats import format_ratio
+from balance_core.stats import format_ratio, format_times
+from balance_core.stratify import stratify_options
 from ui import columns, frame, state
+from ui.strategies import NAMES as STRATEGIES
 
-STRATEGIES = {
-    "undersample": "Undersample",
-    "oversample": "Oversample",
-    "resample": "Hybrid",
-    "weights": "Class weights",
-    "sampler": "Weighted sampler",
-}
 HINTS = {
-    "undersample": "Drop rows of the larger classes. Cheap when the majority is redundant, "
-    "like many CT slices of one patient.",
+    "undersample": "Drop rows of the larger classes. Cheap when the majority is redundant "
+    "(near-duplicates, like many CT slices of one patient).",
     "oversample": "Repeat rows of the smaller classes. Nothing is lost, but the copies can "
     "be overfitted.",
     "resample": "Every class to one count: larger classes lose rows, smaller ones are repeated.",
-    "weights": "Keep every row and weigh the loss instead, as for face anti-spoofing where "
-    "every attack sample is worth learning.",
+    "weights": "Keep every row and weigh the loss instead, when every sample carries "
+    "something worth learning.",
     "sampler": "Keep every row and draw them with per-sample weights "
     "(PyTorch WeightedRandomSampler).",
 }
 ALL_ROWS = "(all rows)"
 NONE = "(none)"
+TABLE_ROWS = 30
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def cached_stratify_options(sha256: str, roles: tuple, sheet: str | None, _dataset):
+    # One pass over every column: once per dataset and roles, not on every rerun.
+    return stratify_options(_dataset)
+
+
+def folded(rows: list[dict], key: str, name: str) -> list[dict]:
+    """The table's rows for the classes the chart draws (largest first, ties in natural
+    order), unless the user asked for all of them."""
+    if len(rows) <= TABLE_ROWS or st.toggle(
+        f"Show all {len(rows):,} classes", key=f"balance.all.{name}"
+    ):
+        return sorted(rows, key=lambda row: natural_key(row["class"]))
+    shown, _ = fold_classes({row["class"]: row[key] for row in rows}, max_bars=TABLE_ROWS)
+    by_class = {row["class"]: row for row in rows}
+    st.caption(f"The {len(shown)} largest of {len(rows):,} classes.")
+    return [by_class[label] for label in shown]
+
 
 current = frame.page("Balance")
 st.title("Balance")
@@ -47,11 +66,20 @@ with frame.guard():
         # Keys carry the dataset's fingerprint so a new dataset starts from defaults.
         return {"key": f"balance.{name}.{sha}", "persist_state": "session"}
 
+    train = next((s for s in dist.split_counts if s.lower() in ("train", "training")), None)
+    # The advice is for the classes as they will be balanced: after the label mapping.
+    mapped = Distribution.from_counts(
+        map_counts(dist.counts, mapping),
+        split_counts={s: map_counts(c, mapping) for s, c in dist.split_counts.items()},
+    )
+    advice = recommend(mapped, split=train)
+    with st.container(border=True):
+        st.markdown(f"**{frame.md(advice.headline)}.** {frame.md(advice.reason)}")
     method = st.segmented_control(
         "Strategy",
         list(STRATEGIES),
         format_func=STRATEGIES.__getitem__,
-        default="undersample",
+        default=advice.strategy or "undersample",
         required=True,
         **widget("method"),
     )
@@ -96,6 +124,13 @@ with frame.guard():
                 **widget("split"),
             )
             split = None if split == ALL_ROWS else split
+            if split is None:
+                st.warning(
+                    "Balancing all rows also resamples the validation and test rows, so "
+                    "evaluation no longer sees the real mix of classes. Pick the training "
+                    "split unless that is what you want.",
+                    icon=":material/warning:",
+                )
         raw_counts = dist.split_counts[split] if split else dist.counts
         counts = map_counts(raw_counts, mapping)
         if len(counts) < 2 <= len(raw_counts):
@@ -108,6 +143,11 @@ with frame.guard():
             st.stop()
         smallest, largest = min(counts.values()), max(counts.values())
         ratio_now = largest / max(smallest, 1)
+        if split is not None:
+            st.caption(
+                f"Imbalance of {frame.md(repr(split))}: {format_ratio(ratio_now)} · "
+                f"all rows: {dist.ratio_text}"
+            )
         strategy_options: dict = {"method": method}
         seed, use_groups, stratify = 0, True, None
         if method in ("undersample", "oversample", "resample"):
@@ -127,14 +167,15 @@ with frame.guard():
                 how = st.radio("Target", modes, horizontal=True, **widget(f"{method}.mode"))
                 target = "equal"
                 if how == "ratio":
-                    ratio = st.slider(
+                    # Steps that grow with the value: usable from 1 : 1.1 to 1 : 10,000.
+                    choices = ratio_choices(ratio_now)
+                    ratio = st.select_slider(
                         "Largest / smallest class at most"
                         if method == "undersample"
                         else "Smallest class at least majority /",
-                        min_value=1.0,
-                        max_value=max(1.0, round(ratio_now, 1)),
-                        value=min(2.0, max(1.0, round(ratio_now, 1))),
-                        step=0.1,
+                        options=choices,
+                        value=min(choices, key=lambda c: abs(c - 2.0)),
+                        format_func=lambda r: f"1 : {r:g}",
                         **widget(f"{method}.ratio"),
                     )
                     target = f"ratio:{ratio:g}"
@@ -156,14 +197,24 @@ with frame.guard():
                     help="Keep rows spread across patients/subjects instead of piling on a few.",
                     **widget("groups"),
                 )
-            others = [
-                c for c in dataset.raw.column_names if c not in dataset.roles.as_dict().values()
-            ]
-            if others:
+            options = cached_stratify_options(
+                current.sha256,
+                tuple(sorted(dataset.roles.as_dict().items())),
+                dataset.source.sheet,
+                dataset,
+            )
+            usable = [o.column for o in options if o.usable]
+            if usable:
+                left_out = [o for o in options if not o.usable]
                 picked = st.selectbox(
                     "Keep the mix of",
-                    [NONE, *others],
-                    help="e.g. attack type",
+                    [NONE, *usable],
+                    help="Keep each class's mix of this column (e.g. attack type) as it is."
+                    + (
+                        " Not offered: " + "; ".join(frame.md(o.reason) for o in left_out[:5])
+                        if left_out
+                        else ""
+                    ),
                     **widget("stratify"),
                 )
                 stratify = None if picked == NONE else picked
@@ -233,27 +284,37 @@ with frame.guard():
             st.plotly_chart(before_after_chart(plan.before, plan.after), key="balance.preview")
             for warning in plan.warnings:
                 st.warning(frame.md(warning), icon=":material/warning:")
+            counts_format = st.column_config.NumberColumn(format="localized")
             st.dataframe(
-                pd.DataFrame(plan.cost_rows()),
+                pd.DataFrame(folded(plan.cost_rows(), "before", "plan")),
                 hide_index=True,
-                column_config={"dropped share": st.column_config.NumberColumn(format="percent")},
+                column_config={
+                    "before": counts_format,
+                    "after": counts_format,
+                    "dropped": counts_format,
+                    "duplicates added": counts_format,
+                    "dropped share": st.column_config.NumberColumn(format="percent"),
+                },
             )
         else:
             weights = outcome.weights
             cards = st.columns(3)
             cards[0].metric("Largest weight", f"{max(weights.weights.values()):.3g}")
-            cards[1].metric("Weight spread", f"{weights.spread:.1f}×")
+            cards[1].metric("Weight spread", format_times(weights.spread))
             cards[2].metric("Rows dropped", "0")
             st.plotly_chart(
                 weights_chart(weights.weights, weights.loss_share_before, weights.loss_share_after),
                 key="balance.weights",
             )
-            for warning in weights.warnings + (outcome.sampler.warnings if outcome.sampler else ()):
+            # The sampler repeats its class weights' warnings (the clip one): show each once.
+            extra = outcome.sampler.warnings if outcome.sampler else ()
+            for warning in dict.fromkeys(weights.warnings + extra):
                 st.warning(frame.md(warning), icon=":material/warning:")
             st.dataframe(
-                pd.DataFrame(weights.cost_rows()),
+                pd.DataFrame(folded(weights.cost_rows(), "samples", "weights")),
                 hide_index=True,
                 column_config={
+                    "samples": st.column_config.NumberColumn(format="localized"),
                     "loss share unweighted": st.column_config.NumberColumn(format="percent"),
                     "loss share weighted": st.column_config.NumberColumn(format="percent"),
                 },

@@ -1296,10 +1296,479 @@ def _output_cases() -> list[Case]:
     ]
 
 
+# --------------------------------------------------------------------------- second round
+# Issue 14: the cases the first corpus missed (rows silently lost, office and columnar
+# formats, gzip tables, zips made on Windows, zips whose total work was unbounded).
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+@cache
+def gzip_of_zeros(total: int) -> bytes:
+    """A gzip of ``total`` zero bytes (a multiple of 1 MiB), built in milliseconds
+    from one compressed MiB repeated."""
+    body, crc = zeros_deflated(total)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + body + struct.pack("<2L", crc, total & 0xFFFFFFFF)
+
+
+@cache
+def identical_entries_flood(count: int) -> bytes:
+    """The clean base plus ``count`` entries of 1 MiB of zeros each (at the ratio
+    limit's floor, so each passes alone), all with the same compressed bytes: hashed
+    one by one to find duplicates they cost ``count`` MiB of inflating."""
+    body, crc = zeros_deflated(1 << 20)
+    entries = [stored(name, data) for name, data in BASE]
+    entries += [(f"cats/z{i}.png", 8, crc, len(body), 1 << 20, body) for i in range(count)]
+    return raw_zip(entries)
+
+
+def unclosed_quote_csv(rows: int) -> bytes:
+    """A quote opened on line 3 and never closed: pyarrow reads 3 rows, the third's
+    cell holding every line after it."""
+    return b'path,label\n0.png,a\n1.png,"b\n2.png,a\n' + b"3.png,a\n4.png,b\n" * (rows // 2)
+
+
+def repack(base: bytes, replace: dict[str, bytes], *, first=(), drop=()) -> bytes:
+    """``base`` (a zip, e.g. an xlsx) with members replaced, ``first`` entries put in
+    front and ``drop`` left out."""
+    source = zipfile.ZipFile(io.BytesIO(base))
+    entries: list[tuple[str, bytes]] = list(first)
+    for item in source.infolist():
+        if item.filename not in drop:
+            entries.append((item.filename, replace.get(item.filename, source.read(item))))
+    entries += [(n, data) for n, data in replace.items() if n not in source.namelist()]
+    return make_zip(entries)
+
+
+def windows_zip(names: list[str], *, host: int = 0, extra=()) -> bytes:
+    """A zip whose records say "made on MS-DOS/Windows" (host 0, as PowerShell's
+    Compress-Archive writes them), with the given names and distinct PNGs."""
+    entries = []
+    for i, name in enumerate([*names, *extra]):
+        entry = zipfile.ZipInfo(name, date_time=DATE)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.create_system = host
+        entries.append((entry, png(400 + i)))
+    return make_zip(entries)
+
+
+BACKSLASH_NAMES = [f"cats\\{i}.png" for i in range(5)] + [f"dogs\\{i}.png" for i in range(5)]
+
+
+def _sheet_xml(rows: list[list[str]], *, dimension: str | None = None, attrs: str = "") -> bytes:
+    cells = []
+    for r, row in enumerate(rows, start=1):
+        inner = "".join(
+            f'<c r="{chr(65 + c)}{r}" t="inlineStr"{attrs}><is><t>{v}</t></is></c>'
+            for c, v in enumerate(row)
+        )
+        cells.append(f'<row r="{r}">{inner}</row>')
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dim}<sheetData>{''.join(cells)}</sheetData></worksheet>"
+    ).encode()
+
+
+def _round2_table_cases() -> list[Case]:
+    ab = five_each("a", "b")
+    ab_counts = {"a": 5, "b": 5}
+    wide = [f"column_name_{i:05d}_x" for i in range(1560)] + ["label"]
+    wide_rows = [",".join(["v"] * 1560 + [label]) for label in ab]
+    json_rows = [{"path": f"{i}.png", "label": label} for i, label in enumerate(ab)]
+    jsonl = "\n".join(json.dumps(r) for r in json_rows).encode()
+    return [
+        bad(
+            "tbl_unclosed_quote_near_top",
+            "table",
+            "labels.csv",
+            unclosed_quote_csv(1000),
+            "unclosed_quote",
+            "quote opened on line 3 is never closed",
+        ),
+        bad(
+            "tbl_unclosed_quote_beyond_a_block",
+            "table",
+            "labels.csv",
+            unclosed_quote_csv(1_500_000),  # 17 MB: past pyarrow's 16 MiB block
+            "unclosed_quote",
+            "quote opened on line 3 is never closed",
+        ),
+        ok(
+            "tbl_blank_lines_before_header",
+            "table",
+            "labels.csv",
+            b"\n" * 70_000 + labels_csv(ab),
+            ab_counts,
+        ),
+        ok(
+            "tbl_header_of_80_kb",
+            "table",
+            "labels.csv",
+            (",".join(wide) + "\n" + "\n".join(wide_rows) + "\n").encode(),
+            ab_counts,
+        ),
+        bad(
+            "tbl_100001_columns",
+            "table",
+            "labels.csv",
+            (",".join(f"c{i}" for i in range(100_001)) + "\n" + "1," * 100_000 + "1\n").encode(),
+            "limit_hit",
+            "100,001 columns",
+            "max_table_columns",
+        ),
+        ok("tbl_csv_gz", "table", "labels.csv.gz", gz(labels_csv(ab)), ab_counts),
+        ok(
+            "tbl_tsv_gz",
+            "table",
+            "labels.tsv.gz",
+            gz(
+                csv_of(
+                    ["path", "label"], [[f"{i}.png", v] for i, v in enumerate(ab)], delimiter="\t"
+                ).encode()
+            ),
+            ab_counts,
+        ),
+        ok("tbl_jsonl_gz", "table", "labels.jsonl.gz", gz(jsonl), ab_counts),
+        ok(
+            "tbl_gzip_two_members",
+            "table",
+            "labels.csv.gz",
+            gz(b"path,label\n" + "".join(f"{i}.png,a\n" for i in range(5)).encode())
+            + gz("".join(f"{i}.png,b\n" for i in range(5, 10)).encode()),
+            ab_counts,
+        ),
+        bad(
+            "tbl_gzip_bomb",
+            "table",
+            "labels.csv.gz",
+            gzip_of_zeros(256 << 20),
+            "limit_hit",
+            "a gzip bomb?",
+            "max_compression_ratio",
+        ),
+        bad(
+            "tbl_gzip_cut_short",
+            "table",
+            "labels.csv.gz",
+            gz(labels_csv(ab) * 50)[:-30],
+            "corrupt_gzip",
+            "cut short",
+        ),
+        bad(
+            "tbl_gzip_above_input_limit",
+            "table",
+            "labels.csv.gz",
+            gz(b"path,label\n" + b"0.png,a\n" * 100),
+            "limit_hit",
+            "decompresses to more than 500 bytes",
+            "max_input_bytes",
+            limits={"max_input_bytes": 500},
+        ),
+        bad(
+            "tbl_gzip_twice",
+            "table",
+            "labels.csv.gz",
+            gz(gz(labels_csv(ab))),
+            "unsupported_format",
+            "compressed twice",
+        ),
+        bad(
+            "tbl_zstd_named_csv",
+            "table",
+            "labels.csv",
+            b"\x28\xb5\x2f\xfd" + bytes(64),
+            "unsupported_format",
+            "zstd-compressed",
+        ),
+        bad(
+            "tbl_json_lone_surrogate_value",
+            "table",
+            "labels.json",
+            b'[{"label": "a"}, {"label": "\\ud800"}]',
+            "bad_json_text",
+            "row 2",
+            "\\ud800",
+        ),
+        bad(
+            "tbl_json_lone_surrogate_key",
+            "table",
+            "labels.json",
+            b'[{"label": "a", "\\udfff": 1}]',
+            "bad_json_text",
+            "a key with a lone surrogate",
+        ),
+        bad(
+            "tbl_jsonl_lone_surrogate",
+            "table",
+            "labels.jsonl",
+            jsonl + b'\n{"path": "x.png", "label": "\\udc80"}\n',
+            "bad_json_text",
+            "row 11",
+        ),
+        bad(
+            "tbl_jsonl_bad_line",
+            "table",
+            "labels.jsonl",
+            jsonl + b'\n{"path": "x.png", "label": }\n',
+            "parse_error",
+            "line 11",
+        ),
+    ]
+
+
+def _office_cases() -> list[Case]:
+    ab = five_each("a", "b")
+    ab_counts = {"a": 5, "b": 5}
+    base = xlsx_of({"Data": [["path", "label"], *[[f"{i}.png", v] for i, v in enumerate(ab)]]})
+    sheet = "xl/worksheets/sheet1.xml"
+    rows = [["path", "label"], *[[f"{i}.png", v] for i, v in enumerate(ab)]]
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + _sheet_xml(rows).split(b"?>", 1)[1]
+    )
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode()
+            for i in range(1, 10)
+        )
+        + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<si><t>&lol9;</t></si></sst>"
+    )
+    strings = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        b'2006/main">' + b"".join(b"<si><t>%d</t></si>" % i for i in range(200_000)) + b"</sst>"
+    )
+    thumbnail = bytes(random.Random(7).getrandbits(8) for _ in range(70_000))
+    return [
+        bad(
+            "tbl_xlsx_malformed_sheet_xml",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: _sheet_xml(rows)[:-40]}),
+            "parse_error",
+            "could not be read as an Excel workbook",
+        ),
+        bad(
+            "tbl_xlsx_sheet_not_xml",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: bytes(range(256)) * 4}),
+            "parse_error",
+            "could not be read as an Excel workbook",
+        ),
+        bad(
+            "tbl_xlsx_bad_styles",
+            "table",
+            "labels.xlsx",
+            repack(base, {"xl/styles.xml": b"<styleSheet><numFmts count='x'><bogus"}),
+            "parse_error",
+            "could not be read as an Excel workbook",
+        ),
+        bad(
+            "tbl_xlsx_bad_workbook_xml",
+            "table",
+            "labels.xlsx",
+            repack(base, {"xl/workbook.xml": b"<workbook><sheets><sheet name='x'"}),
+            "parse_error",
+            "could not be read as an Excel workbook",
+        ),
+        ok(
+            "tbl_xlsx_unknown_attributes",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: _sheet_xml(rows, attrs=' bogus="1" other="2"')}),
+            ab_counts,
+        ),
+        bad(
+            "tbl_xlsx_external_entity",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: xxe}),
+            "unsafe_xml",
+            "declares a DTD",
+        ),
+        bad(
+            "tbl_xlsx_billion_laughs",
+            "table",
+            "labels.xlsx",
+            repack(base, {"xl/sharedStrings.xml": laughs}),
+            "unsafe_xml",
+            "entity bombs",
+        ),
+        bad(
+            "tbl_xlsx_million_columns_declared",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: _sheet_xml(rows, dimension="A1:BDWGN11")}),
+            "limit_hit",
+            "1,000,000 columns",
+            "max_table_columns",
+        ),
+        bad(
+            "tbl_xlsx_shared_strings_flood",
+            "table",
+            "labels.xlsx",
+            repack(
+                base, {sheet: _sheet_xml(rows, dimension="A1:B11"), "xl/sharedStrings.xml": strings}
+            ),
+            "parse_error",
+            "shared strings",
+        ),
+        ok(
+            "tbl_xlsx_thumbnail_first",
+            "table",
+            "labels.xlsx",
+            repack(base, {}, first=[("docProps/thumbnail.jpeg", thumbnail)]),
+            ab_counts,
+        ),
+        bad(
+            "tbl_parquet_dictionary_bomb",
+            "table",
+            "labels.parquet",
+            parquet_of(
+                pa.table(
+                    {
+                        "label": ["a", "b"] * 1500,
+                        "note": pa.DictionaryArray.from_arrays(
+                            pa.array([0] * 3000, pa.int32()), pa.array(["x" * 1_000_000])
+                        ),
+                    }
+                )
+            ),
+            "limit_hit",
+            "dictionary bomb",
+            "max_compression_ratio",
+        ),
+        bad(
+            "tbl_parquet_2001_columns",
+            "table",
+            "labels.parquet",
+            parquet_of(pa.table({f"c{i}": [1] for i in range(2001)})),
+            "limit_hit",
+            "2,001 columns",
+            "max_table_columns",
+        ),
+        bad(
+            "tbl_parquet_non_utf8_column_name",
+            "table",
+            "labels.parquet",
+            parquet_of(pa.table({"label": ab, "nam\u00e9": ["x"] * 10})).replace(
+                b"nam\xc3\xa9", b"nam\xe9\xe9"
+            ),
+            "bad_column_name",
+            "not valid UTF-8",
+        ),
+        ok(
+            "tbl_parquet_string_view",
+            "table",
+            "labels.parquet",
+            parquet_of(
+                pa.table(
+                    {
+                        "label": pa.array(ab, pa.string_view()),
+                        "path": pa.array([f"{i}.png" for i in range(10)], pa.string_view()),
+                    }
+                )
+            ),
+            ab_counts,
+        ),
+        ok(
+            "tbl_parquet_binary_view",
+            "table",
+            "labels.parquet",
+            parquet_of(
+                pa.table({"label": ab, "blob": pa.array([b"\x00\x01"] * 10, pa.binary_view())})
+            ),
+            ab_counts,
+        ),
+    ]
+
+
+def _round2_zip_cases() -> list[Case]:
+    flood = identical_entries_flood(3000)
+    metadata = b"path,label\n" + b"".join(b"%d.png,cat\n" % i for i in range(200_000))
+    return [
+        ok(
+            "zip_identical_entries_flood",
+            "zip",
+            "flood.zip",
+            flood,
+            {"cats": 3005, "dogs": 5},
+            findings=(("corrupt_image", 3000), ("duplicate_content", 3000)),
+        ),
+        bad(
+            "zip_metadata_table_flood",
+            "zip",
+            "meta.zip",
+            with_base(("metadata.csv", metadata)),
+            "metadata_too_large",
+            "far more than a labels file for 10 images needs",
+        ),
+        bad(
+            "zip_only_nested_archives",
+            "zip",
+            "nested.zip",
+            make_zip([("a.zip", with_base()), ("b.tar.gz", gz(tar_bytes()))]),
+            "no_images",
+            "only 2 archives",
+            "unpack them",
+        ),
+        bad(
+            "zip_zstd_named_zip",
+            "zip",
+            "data.zip",
+            b"\x28\xb5\x2f\xfd" + bytes(64),
+            "unsupported_format",
+            "zstd-compressed",
+        ),
+        ok(
+            "zip_powershell_backslashes",
+            "zip",
+            "windows.zip",
+            windows_zip(BACKSLASH_NAMES),
+            BASE_COUNTS,
+            columns={"path": sorted(n.replace("\\", "/") for n in BACKSLASH_NAMES)},
+        ),
+        ok(
+            "zip_powershell_backslash_traversal",
+            "zip",
+            "windows.zip",
+            windows_zip(BACKSLASH_NAMES, extra=["..\\evil.png", "cats\\..\\..\\up.png"]),
+            BASE_COUNTS,
+            findings=(("unsafe_entry", 2),),
+            says=("'..' folders",),
+        ),
+        bad(
+            "zip_backslashes_made_on_unix",
+            "zip",
+            "unix.zip",
+            windows_zip(BACKSLASH_NAMES, host=3),
+            "no_images",
+            "backslash",
+        ),
+        ok(
+            "zip_backslashes_beside_slashes",
+            "zip",
+            "mixed.zip",
+            windows_zip(BACKSLASH_NAMES, extra=[f"birds/{i}.png" for i in range(5)]),
+            {"birds": 5},
+            findings=(("unsafe_entry", 10), ("single_class", 5)),
+            says=("backslashes",),
+        ),
+    ]
+
+
 def build() -> list[Case]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Duplicate name", UserWarning)  # on purpose
         cases = _zip_cases() + _image_cases() + _table_cases() + _output_cases()
+        cases += _round2_table_cases() + _office_cases() + _round2_zip_cases()
     ids = [case.id for case in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases

@@ -56,6 +56,9 @@ def test_uploaded_csv_replaces_the_example_and_is_seen_by_every_page():
     at.switch_page("pages/1_Overview.py").run()
     assert metric(at, "Classes") == "2"
     at.switch_page("pages/2_Balance.py").run()
+    # 20 in the minority: the recommendation keeps every row and weighs the loss
+    assert at.segmented_control[0].value == "weights"
+    at.segmented_control[0].set_value("undersample").run()
     assert metric(at, "Rows") == "40"  # undersample to the minority: 20 + 20
 
 
@@ -105,8 +108,8 @@ def test_moving_controls_changes_the_preview_exactly():
     counts = at.session_state[state.DATASET].distribution.counts
     balance(at)
     at.radio(key=next(r.key for r in at.radio if r.label == "Target")).set_value("ratio").run()
-    slider = next(s for s in at.slider if s.label.startswith("Largest / smallest"))
-    for ratio in (1.5, 2.0, 3.5):
+    slider = next(s for s in at.select_slider if s.label.startswith("Largest / smallest"))
+    for ratio in (1.5, 2.0, 4.0):
         slider.set_value(ratio).run()
         expected = plan_undersample(counts, ratio=ratio)
         assert metric(at, "Rows") == f"{expected.rows_after:,}"
@@ -170,6 +173,7 @@ def test_label_variant_merge_button_feeds_the_balance_page():
     merge.click().run()
     assert at.session_state[state.MAPPING] == {"Cat": "cat"}
     balance(at)
+    at.segmented_control[0].set_value("undersample").run()
     assert metric(at, "Rows") == "40"  # cat 35 -> 20, dog 20
 
 
@@ -196,6 +200,7 @@ def test_zip_with_the_export_page_offers_the_balanced_zip():
     at = start()
     at.button(key="home.example.defect_photos").click().run()
     balance(at)
+    at.segmented_control[0].set_value("undersample").run()
     at.switch_page("pages/3_Export.py").run()
     assert not at.exception
     assert "Balanced zip of images" in [b.label for b in at.get("download_button")]
@@ -281,3 +286,63 @@ def test_a_mapping_that_merges_every_class_stops_the_balance_page_with_a_note():
     at.session_state[state.MAPPING] = {}
     at.run()
     assert not at.info and not at.exception and not at.error
+
+
+def test_the_balance_page_says_what_to_do_and_starts_from_it():
+    at = start()  # lung CT: plenty of cancer slices, undersampling is cheap
+    balance(at)
+    texts = [m.value for m in at.markdown]
+    assert any(t.startswith("**Undersample the larger classes") for t in texts), texts
+    assert at.segmented_control[0].value == "undersample"
+    upload(at, "tiny.csv", b"label\n" + b"a\n" * 300 + b"b\n" * 200 + b"c\n" * 1)
+    balance(at)
+    texts = [m.value for m in at.markdown]
+    assert any("tiny class" in t and "'c'" in frame_md_free(t) for t in texts), texts
+    assert at.segmented_control[0].value == "weights"  # cannot gut the data
+
+
+def frame_md_free(text: str) -> str:
+    return text.replace("\\", "")
+
+
+def test_all_rows_warns_that_validation_and_test_are_resampled_and_shows_both_ratios():
+    at = start()
+    at.button(key="home.example.face_antispoofing").click().run()
+    balance(at)
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Imbalance of") and "all rows" in c for c in captions), captions
+    assert not [w for w in at.warning if "validation and test" in w.value]
+    next(s for s in at.selectbox if s.label == "Split to balance").set_value("(all rows)").run()
+    assert [w for w in at.warning if "validation and test" in w.value]
+
+
+def test_keep_the_mix_of_offers_only_columns_that_can_stratify():
+    rows = "".join(
+        f"{i}.png,{'a' if i % 5 else 'b'},{i * 0.37:.3f},{('x', 'y')[i % 2]},id{i}\n"
+        for i in range(400)
+    )
+    at = start()
+    upload(at, "mix.csv", ("path,label,score,site,uid\n" + rows).encode())
+    balance(at)
+    at.segmented_control[0].set_value("undersample").run()
+    box = next(s for s in at.selectbox if s.label == "Keep the mix of")
+    assert box.options == ["(none)", "site"]
+
+
+def test_many_classes_fold_the_tables_and_the_ratio_control_spans_any_range():
+    rows = "".join(f"{i}.png,cls_{i % 1000 if i % 3 else 0}\n" for i in range(30000))
+    at = start()
+    upload(at, "many.csv", ("path,label\n" + rows).encode())
+    balance(at)
+    at.segmented_control[0].set_value("undersample").run()
+    table = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert len(table) == 29  # the 29 largest, as the chart draws them
+    at.toggle(key="balance.all.plan").set_value(True).run()
+    table = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert len(table) == 1000
+    assert list(table["class"][:3]) == ["cls_0", "cls_1", "cls_2"]  # natural order
+    assert table["class"].iloc[10] == "cls_10"
+    at.radio(key=next(r.key for r in at.radio if r.label == "Target")).set_value("ratio").run()
+    slider = next(s for s in at.select_slider if s.label.startswith("Largest / smallest"))
+    assert len(slider.options) < 60
+    assert slider.options[0] == "1 : 1" and slider.options[-1].startswith("1 : ")

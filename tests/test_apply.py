@@ -162,7 +162,7 @@ def test_groups_are_spread_evenly(rows, seed):
         kept = Counter(
             g
             for x, g in zip(
-                out.manifest["label"].to_pylist(), out.manifest["group"].to_pylist(), strict=True
+                out.manifest["label"].to_pylist(), out.manifest["patient"].to_pylist(), strict=True
             )
             if x == label
         )
@@ -181,7 +181,7 @@ def test_groups_protect_small_patients_from_being_wiped_out():
     kept = Counter(
         g
         for x, g in zip(
-            out.manifest["label"].to_pylist(), out.manifest["group"].to_pylist(), strict=True
+            out.manifest["label"].to_pylist(), out.manifest["patient"].to_pylist(), strict=True
         )
         if x == "normal"
     )
@@ -192,7 +192,7 @@ def test_groups_protect_small_patients_from_being_wiped_out():
         g
         for x, g in zip(
             without.manifest["label"].to_pylist(),
-            without.manifest["group"].to_pylist(),
+            without.manifest["patient"].to_pylist(),
             strict=True,
         )
         if x == "normal"

@@ -45,12 +45,15 @@ def test_undersample_ratio_with_groups_writes_exact_counts(data: Path):
     assert result.returncode == 0, result.stderr
     rows = read_csv(data / "balanced.csv")
     dropped = read_csv(data / "dropped.csv")
-    cancer = sum(r["label"] == "cancer" for r in rows)
-    normal = sum(r["label"] == "normal" for r in rows)
+    cancer = sum(r["diagnosis"] == "cancer" for r in rows)
+    normal = sum(r["diagnosis"] == "normal" for r in rows)
     assert normal == 2 * cancer
     assert len(rows) + len(dropped) == 7432  # every input row accounted for
     assert {r["reason"] for r in dropped} == {"undersampled"}
-    assert set(rows[0]) >= {"row", "path", "label", "class_index", "group", "copy"}
+    # The user's own column names and values, plus the added row, class_index, copy.
+    assert list(rows[0]) == [
+        "row", "path", "patient_id", "slice_index", "diagnosis", "scanner", "class_index", "copy",
+    ]  # fmt: skip
     assert "wrote balanced.csv" in result.stdout
 
 

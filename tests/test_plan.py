@@ -208,7 +208,7 @@ def test_clipping_bounds_the_spread_and_warns():
     counts = {"rare": 3, "common": 3000}
     raw = class_weights(counts)
     assert raw.spread == pytest.approx(1000)
-    assert any("times the smallest" in w for w in raw.warnings)
+    assert any("× the smallest" in w for w in raw.warnings)
     clipped = class_weights(counts, max_ratio=10)
     assert clipped.spread == pytest.approx(10)
     assert clipped.clipped == ("rare",)

@@ -67,7 +67,7 @@ def _expected_index(counts, labels):
 
 @pytest.mark.parametrize(("counts", "as_numbers"), list(_variants()))
 def test_sklearn_snippet_runs_and_matches_balanced(counts, as_numbers):
-    X, y, labels = _data(counts, as_numbers=as_numbers)
+    X, y, _ = _data(counts, as_numbers=as_numbers)
     code = snippets(class_weights(counts))["sklearn"]
     ns = _run(code, X=X, y=y)
     ours = ns["model"]

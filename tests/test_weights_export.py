@@ -30,9 +30,9 @@ def test_weights_json_keys_and_values() -> None:
     document = json.loads(weights_json(weights), parse_constant=no_constants)
     assert sorted(document) == sorted(
         [
-            "method", "params", "classes", "class_to_index", "counts", "weights",
-            "weights_by_index", "loss_share_before", "loss_share_after", "spread", "clipped",
-            "warnings", "seesaw_version",
+            "method", "params", "class_order", "classes", "keys", "class_to_index", "counts",
+            "weights", "weights_by_index", "loss_share_before", "loss_share_after", "spread",
+            "clipped", "warnings", "seesaw_version",
         ]
     )  # fmt: skip
     assert document["method"] == "balanced"
@@ -132,18 +132,18 @@ def imported(tree: ast.AST) -> set[str]:
 def test_sklearn_snippet_runs_and_fits_with_the_weights() -> None:
     counts = {"benign": 40, "malignant": 8, "unclear": 12}
     weights = class_weights(counts, method="effective_number", beta=0.9)
-    namespace: dict = {}
-    exec(snippets(weights)["sklearn"], namespace)  # the real snippet, run for real
-    class_weight = namespace["class_weight"]
-    assert class_weight == weights.weights
-    assert list(class_weight) == ["benign", "malignant", "unclear"]
     rng = np.random.default_rng(0)
     y = np.array([label for label, n in counts.items() for _ in range(n)], dtype=object)
     centres = {"benign": 0.0, "malignant": 2.0, "unclear": -2.0}
     x = np.array([[centres[v] + rng.normal(), rng.normal()] for v in y])
+    namespace: dict = {"X": x, "y": y}
+    # The real snippet, run for real: fit fails if a key of class_weight is not in y.
+    exec(snippets(weights)["sklearn"], namespace)
+    class_weight = namespace["class_weight"]
+    assert class_weight == weights.weights
+    assert list(class_weight) == ["benign", "malignant", "unclear"]
     model = namespace["model"]
     assert isinstance(model, LogisticRegression)
-    model.fit(x, y)  # fails if a label in class_weight is not a class of y
     reference = LogisticRegression().fit(x, y, sample_weight=[weights.weights[v] for v in y])
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
     unweighted = LogisticRegression().fit(x, y)
@@ -155,12 +155,13 @@ def test_pytorch_snippet_has_the_weights_in_index_order() -> None:
     code = snippets(weights)["pytorch"]
     tree = ast.parse(code)
     (loss,) = call_named(tree, "torch.nn.CrossEntropyLoss")
-    (tensor,) = call_named(loss, "torch.tensor")
+    assert ast.unparse(loss) == "torch.nn.CrossEntropyLoss(weight=class_weight)"
+    (tensor,) = call_named(assigned(tree, "class_weight"), "torch.tensor")
     assert ast.literal_eval(tensor.args[0]) == weights.as_list
     assert weights.labels == ("attack", "print", "real")
     for index, label in enumerate(weights.labels):
-        assert f"#   {index}: {label!r}\n" in code
-    assert imported(tree) == {"torch"}
+        assert f"#   {index}: {label!r} ({weights.counts[label]:,} samples)\n" in code
+    assert imported(tree) == {"numpy", "torch"}
 
 
 def test_pytorch_sampler_snippet() -> None:
@@ -173,7 +174,7 @@ def test_pytorch_sampler_snippet() -> None:
     keywords = {k.arg: ast.unparse(k.value) for k in sampler_call.keywords}
     assert keywords == {"num_samples": "len(sample_weights)", "replacement": "True"}
     assert ast.unparse(assigned(tree, "sample_weights")) == (
-        "class_sample_weight[torch.as_tensor(labels, dtype=torch.long)]"
+        "class_sample_weight[torch.as_tensor(y_index, dtype=torch.long)]"
     )
     sampler = sampler_weights(counts, num_samples=500, method="sqrt_inverse")
     tree = ast.parse(snippets(weights, sampler=sampler)["pytorch_sampler"])
@@ -214,24 +215,29 @@ def test_scale_pos_weight_follows_clipped_weights() -> None:
     assert value == weights.weights["pos"] / weights.weights["neg"] == pytest.approx(5.0)
 
 
-def test_only_two_classes_get_boosting_snippets() -> None:
+def test_more_than_two_classes_get_boosting_snippets_with_sample_weight() -> None:
+    every = {"pytorch", "pytorch_sampler", "keras", "sklearn", "xgboost", "lightgbm"}
     three = snippets(class_weights({"a": 1, "b": 2, "c": 3}))
-    assert set(three) == {"pytorch", "pytorch_sampler", "keras", "sklearn"}
+    assert set(three) == every
+    assert "model = xgb.XGBClassifier()\n" in three["xgboost"]
+    assert "sample_weight=sample_weight" in three["xgboost"]
     two = snippets(class_weights({"a": 1, "b": 2}))
-    assert set(two) == {"pytorch", "pytorch_sampler", "keras", "sklearn", "xgboost", "lightgbm"}
+    assert set(two) == every
+    assert "scale_pos_weight=scale_pos_weight" in two["lightgbm"]
 
 
 def test_hostile_labels_stay_string_literals() -> None:
     counts = dict(zip(HOSTILE, (3, 5, 7), strict=True))
     weights = class_weights(counts)
+    head = ["classes", "class_to_index", "y_index"]
     expected = {  # key: (modules imported, names assigned)
-        "pytorch": ({"torch"}, ["criterion"]),
+        "pytorch": ({"numpy", "torch"}, [*head, "class_weight", "criterion"]),
         "pytorch_sampler": (
-            {"torch", "torch.utils.data"},
-            ["class_sample_weight", "sample_weights", "sampler", "loader"],
+            {"numpy", "torch", "torch.utils.data"},
+            [*head, "class_sample_weight", "sample_weights", "sampler", "criterion", "loader"],
         ),
-        "keras": (set(), ["class_weight"]),
-        "sklearn": ({"sklearn.linear_model"}, ["class_weight", "model"]),
+        "keras": ({"numpy"}, [*head, "class_weight"]),
+        "sklearn": ({"numpy", "sklearn.linear_model"}, ["class_weight", "y_fit", "model"]),
     }
     code = snippets(weights)
     for key, (modules, targets) in expected.items():
@@ -245,17 +251,16 @@ def test_hostile_labels_stay_string_literals() -> None:
     class_weight = ast.literal_eval(assigned(ast.parse(code["sklearn"]), "class_weight"))
     assert class_weight == weights.weights
     assert set(class_weight) == set(HOSTILE)
-    namespace: dict = {}
+    namespace: dict = {"X": np.zeros((3, 1)), "y": list(HOSTILE)}
     exec(code["sklearn"], namespace)
     assert namespace["class_weight"] == weights.weights
     binary = snippets(class_weights({HOSTILE[0]: 2, HOSTILE[1]: 9}))
     for key in ("xgboost", "lightgbm"):
         tree = ast.parse(binary[key])
         assert [ast.unparse(n.targets[0]) for n in tree.body if isinstance(n, ast.Assign)] == [
-            "scale_pos_weight",
-            "model",
-        ]
-        assert imported(tree) == {"xgboost" if key == "xgboost" else "lightgbm"}
+            *head, "scale_pos_weight", "model",
+        ]  # fmt: skip
+        assert imported(tree) == {"numpy", "xgboost" if key == "xgboost" else "lightgbm"}
 
 
 def test_a_hostile_method_name_stays_in_its_comment() -> None:
@@ -263,9 +268,9 @@ def test_a_hostile_method_name_stays_in_its_comment() -> None:
         method="custom\nimport os", counts={"a": 1, "b": 4}, weights={"a": 2.0, "b": 3.0}
     )
     code = snippets(odd)
-    assert imported(ast.parse(code["pytorch"])) == {"torch"}
+    assert imported(ast.parse(code["pytorch"])) == {"numpy", "torch"}
     tree = ast.parse(code["xgboost"])
-    assert imported(tree) == {"xgboost"}
+    assert imported(tree) == {"numpy", "xgboost"}
     assert ast.literal_eval(assigned(tree, "scale_pos_weight")) == 1.5
 
 

@@ -13,7 +13,7 @@ import streamlit as st
 import balance_core as bc
 from balance_core.examples import EXAMPLES
 
-from . import state
+from . import state, style
 from .limits import LimitsConfigError
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "json", "jsonl", "parquet", "xlsx", "zip", "gz"]
@@ -40,6 +40,7 @@ PAGE_ICON = Path(__file__).resolve().parents[1] / "static" / "seesaw.svg"
 def page(title: str) -> state.Current:
     """Set up a page: config, sidebar; returns the current dataset."""
     st.set_page_config(page_title=f"{title} · Seesaw", page_icon=PAGE_ICON, layout="wide")
+    style.apply()
     with st.sidebar:
         return _sidebar()
 
@@ -67,6 +68,7 @@ PAGES = (
     ("pages/1_Overview.py", "Overview", ":material/bar_chart:"),
     ("pages/2_Balance.py", "Balance", ":material/balance:"),
     ("pages/3_Export.py", "Export", ":material/download:"),
+    ("pages/4_Splits.py", "Splits", ":material/call_split:"),
 )
 
 

@@ -218,6 +218,9 @@ def _make_current(
     sheet: str | None = None,
 ) -> Current:
     source = analysis.dataset.source
+    # The spooled bytes go once read (only zips and workbooks keep them): the
+    # fingerprint recipes and split records need is the one taken while spooling.
+    source.__dict__.setdefault("sha256", sha256)
     current = Current(
         name=name,
         sha256=sha256,

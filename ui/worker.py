@@ -4,8 +4,9 @@ Reading an upload, probing its images, decoding thumbnails and writing a balance
 zip run in a fresh child process, one per job, forked from a ``forkserver`` that
 has already imported the engine (so a job starts in milliseconds, and never from
 the threaded Streamlit server itself). The child's address space is capped with
-``RLIMIT_AS`` (its size at start plus the budget), the parent polls its resident
-memory and kills it past the budget or the time limit, and at most a few jobs run
+``RLIMIT_AS`` (its size at start, plus the budget, plus room for the allocators'
+reservations), the parent polls its resident memory every 20 ms and kills it past
+the budget or the time limit, and at most a few jobs run
 at once across all sessions. A file that slips past the readers' limits (a
 Parquet dictionary that expands to gigabytes, a metadata table that floods) then
 costs its session one :class:`~balance_core.DatasetError` sentence, and the server
@@ -16,6 +17,7 @@ No Streamlit import here: the forkserver imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -73,6 +75,7 @@ class _Process(ForkServerProcess):
 
 
 _POLL_S = 0.02
+_RESERVED_ADDRESS_SPACE = 2 * 1024**3
 _PROGRESS_EVERY_S = 0.2
 
 
@@ -218,11 +221,16 @@ def _died(what: str, budget: Budget, exitcode: int | None) -> DatasetError:
 def _child(sender, fn, args, memory_bytes: int) -> None:
     import resource
 
+    # Pages of every session come first: a job only gets the CPU they leave.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     try:
-        # Growth beyond the address space the preloaded engine already maps.
+        # A backstop for allocations faster than the parent's poll: the address space
+        # mapped at start, the budget, and room for what the allocators reserve
+        # without using (polars' jemalloc alone reserves ~0.5 GB for a tiny job).
         with open("/proc/self/statm") as statm:
             size = os.sysconf("SC_PAGE_SIZE") * int(statm.read().split()[0])
-        cap = size + memory_bytes
+        cap = size + memory_bytes + _RESERVED_ADDRESS_SPACE
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (OSError, ValueError, AttributeError):  # no /proc or no RLIMIT_AS: RSS poll only
         pass
