@@ -72,14 +72,22 @@ with frame.guard():
         map_counts(dist.counts, mapping),
         split_counts={s: map_counts(c, mapping) for s, c in dist.split_counts.items()},
     )
-    advice = recommend(mapped, split=train)
+    every_sample_counts = st.toggle(
+        "Every sample carries something worth learning",
+        help="The counts cannot tell: when no row may be lost (every spoof attack, every "
+        "rare defect), the advice is class weights even for a large minority.",
+        **widget("every_sample_counts"),
+    )
+    advice = recommend(mapped, split=train, every_sample_counts=every_sample_counts)
     with st.container(border=True):
         st.markdown(f"**{frame.md(advice.headline)}.** {frame.md(advice.reason)}")
     method = st.segmented_control(
         "Strategy",
         list(STRATEGIES),
         format_func=STRATEGIES.__getitem__,
-        default=advice.strategy or "undersample",
+        # With tiny classes, undersampling to equal would gut the data: start from weights.
+        default=advice.strategy
+        or ("weights" if advice.action == "merge_or_drop" else "undersample"),
         required=True,
         **widget("method"),
     )

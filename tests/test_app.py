@@ -346,3 +346,12 @@ def test_many_classes_fold_the_tables_and_the_ratio_control_spans_any_range():
     slider = next(s for s in at.select_slider if s.label.startswith("Largest / smallest"))
     assert len(slider.options) < 60
     assert slider.options[0] == "1 : 1" and slider.options[-1].startswith("1 : ")
+
+
+def test_every_sample_counts_turns_the_advice_to_class_weights():
+    at = start()  # lung CT: undersampling advised from the counts alone
+    balance(at)
+    assert at.segmented_control[0].value == "undersample"
+    next(t for t in at.toggle if t.label.startswith("Every sample")).set_value(True).run()
+    texts = [m.value for m in at.markdown]
+    assert any(t.startswith("**Use class weights") for t in texts), texts
