@@ -478,9 +478,11 @@ def _outcome_files(
         if coco:
             files.append((coco, coco_json(dataset, plan)))
         code = sample_snippets(plan=plan)
+        others = dataset.n_rows - plan.rows_before
+        unchanged = f"{others:,} of other splits unchanged; " if others else ""
         lines = [
             f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} "
-            f"{_unit_word(dataset)}; wrote {', '.join(f for f, _ in files)}",
+            f"{_unit_word(dataset)}; {unchanged}wrote {', '.join(f for f, _ in files)}",
             *_cost_table(plan),
         ]
         warnings = plan.warnings

@@ -122,6 +122,48 @@ def test_analyze_json_counts_equal_pycocotools(fmt, data, tmp_path):
     assert ("unannotated_image" in kinds) == (background > 0)
 
 
+def _extract(path: Path, root: Path) -> Path:
+    """The example's files in a folder, for supervision and for the folder input
+    (the CLI itself never extracts a zip)."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.is_dir():
+                target = root / info.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(info))
+    return root
+
+
+def test_analyze_a_yolo_folder_equals_supervision(data, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # supervision warns that OpenCV is not installed
+        import supervision as sv
+    root = _extract(data["yolo"], tmp_path / "road")
+    boxes: dict[str, int] = {}
+    images: dict[str, int] = {}
+    for split in ("train", "valid"):
+        reference = sv.DetectionDataset.from_yolo(
+            images_directory_path=str(root / split / "images"),
+            annotations_directory_path=str(root / split / "labels"),
+            data_yaml_path=str(root / "data.yaml"),
+        )
+        for _, _, detections in reference:
+            ids = [reference.classes[c] for c in detections.class_id.tolist()]
+            for name in ids:
+                boxes[name] = boxes.get(name, 0) + 1
+            for name in set(ids):
+                images[name] = images.get(name, 0) + 1
+    report = json.loads(ok("analyze", root, "--json").stdout)
+    counts = report["detection"]["unit_counts"]
+    assert {c: n for c, n in counts["boxes"].items() if n} == boxes
+    assert {c: n for c, n in counts["images"].items() if n} == images
+    # The folder and its zip give the same report, but for the name and size.
+    zipped = json.loads(ok("analyze", data["yolo"], "--json").stdout)
+    assert zipped["detection"] == report["detection"]
+
+
 def test_analyze_unit_switches_the_distribution(data, tmp_path):
     _, images = _reference_counts(_coco_files(data["coco"]), tmp_path)
     by_images = json.loads(ok("analyze", data["yolo"], "--json", "--unit", "images").stdout)
