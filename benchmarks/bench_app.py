@@ -210,6 +210,8 @@ def _job_classes(classes: int, reruns: int) -> dict:
 def _seed_reruns(at, reruns: int, times: list[float]) -> None:
     from ui import state
 
+    # The page starts from its recommendation; a seed belongs to sampling strategies.
+    at.segmented_control[0].set_value("undersample").run()
     seed_key = next(n.key for n in at.number_input if n.label == "Seed")
     for seed in range(1, reruns + 1):
         at.number_input(key=seed_key).set_value(seed)

@@ -36,6 +36,9 @@ def _reason(role: str, value: str | None, current: state.Current) -> str:
     return guess.reasons.get(role, "Given when the data was read.").rstrip(".") + "."
 
 
+KEEP_OPEN = "seesaw.columns_keep_open"
+
+
 def panel(current: state.Current) -> state.Current:
     """Draw the panel; a change re-analyses the data and reruns the page."""
     dataset = current.dataset
@@ -51,7 +54,10 @@ def panel(current: state.Current) -> state.Current:
     with st.expander(
         f"Columns: {summary}",
         icon=":material/view_column:",
-        expanded=st.session_state.get(state.COLUMNS_SEEN) != (current.sha256, sheet_key),
+        # Open the first time a dataset is seen, and again right after a pick here: the
+        # summary in the title changes, so Streamlit draws a new, closed expander.
+        expanded=st.session_state.get(state.COLUMNS_SEEN) != (current.sha256, sheet_key)
+        or st.session_state.pop(KEEP_OPEN, False),
     ):
         st.session_state[state.COLUMNS_SEEN] = (current.sha256, sheet_key)
         columns = dataset.raw.column_names
@@ -85,12 +91,14 @@ def panel(current: state.Current) -> state.Current:
             if sheet != source.sheet:
                 try:
                     state.set_sheet(sheet)
+                    st.session_state[KEEP_OPEN] = True
                     st.rerun()
                 except bc.DatasetError as error:
                     st.error(md(f"Sheet {sheet!r}: {error}"), icon=":material/error:")
         if chosen != roles.as_dict():
             try:
                 current = state.set_roles(chosen)
+                st.session_state[KEEP_OPEN] = True
                 st.rerun()
             except bc.DatasetError as error:
                 st.error(md(str(error)), icon=":material/error:")
