@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -64,11 +65,14 @@ def streamlit_server(script: str | Path = "app.py", *, cwd: Path = ROOT) -> Iter
     """``streamlit run script`` on a free local port; yields its base URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    # The server's log goes to a file: an unread pipe fills at 64 KB and then blocks
+    # the server in the middle of a page.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open for the server's lifetime)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -82,7 +86,8 @@ def streamlit_server(script: str | Path = "app.py", *, cwd: Path = ROOT) -> Iter
                 time.sleep(0.2)
         else:
             process.kill()
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            log.seek(0)
+            output = log.read().decode(errors="replace")
             raise RuntimeError(f"Streamlit did not become healthy in 60 s:\n{output[-3000:]}")
         yield url
     finally:
@@ -92,8 +97,7 @@ def streamlit_server(script: str | Path = "app.py", *, cwd: Path = ROOT) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stdout:
-            process.stdout.close()
+        log.close()
 
 
 @dataclass

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -58,11 +59,13 @@ def free_port() -> int:
 def server():
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    # The log goes to a file: an unread pipe fills at 64 KB and then blocks the server.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (open for the server's lifetime)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -75,7 +78,8 @@ def server():
             time.sleep(0.3)
     else:
         process.kill()
-        output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+        log.seek(0)
+        output = log.read().decode(errors="replace")
         pytest.fail(f"Streamlit did not become healthy in 60 s:\n{output[-3000:]}")
     yield url
     process.terminate()
@@ -83,6 +87,7 @@ def server():
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()
 
 
 @pytest.fixture(scope="module")
