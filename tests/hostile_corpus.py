@@ -1690,6 +1690,129 @@ def _office_cases() -> list[Case]:
     ]
 
 
+def no_dimension_sheet(rows: int) -> bytes:
+    """A two-column worksheet of ``rows`` rows and no ``<dimension>``, built fast."""
+    body = b"".join(
+        b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c></row>' % (r, r, r, r)
+        for r in range(2, rows + 2)
+    )
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://'
+        b'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"'
+        b' t="inlineStr"><is><t>path</t></is></c><c r="B1" t="inlineStr"><is><t>label</t>'
+        b"</is></c></row>" + body + b"</sheetData></worksheet>"
+    )
+
+
+def _round2_metadata_and_sheet_cases() -> list[Case]:
+    """Metadata bombs inside a zip, and worksheets bigger than they say (issue 14)."""
+    ab = five_each("a", "b")
+    base = xlsx_of({"Data": [["path", "label"], *[[f"{i}.png", v] for i, v in enumerate(ab)]]})
+    sheet = "xl/worksheets/sheet1.xml"
+    huge = no_dimension_sheet(150_000)  # 300,002 cells, 11 MB of XML
+    lying = huge.replace(b"<sheetData>", b'<dimension ref="A1:B11"/><sheetData>', 1)
+    strings = (
+        b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        b'2006/main">' + b"".join(b"<si><t>%d</t></si>" % i for i in range(200_000)) + b"</sst>"
+    )
+    meta_rows = b"path,label\n" + b"".join(b"%d.png,cat\n" % i for i in range(3_000_000))
+    packed = zlib.compressobj(9, zlib.DEFLATED, -15)
+    meta_deflated = packed.compress(meta_rows) + packed.flush()
+    dictionary_bomb = parquet_of(
+        pa.table(
+            {
+                "path": [f"cats/{i}.png" for i in range(3000)],
+                "label": ["cat"] * 3000,
+                "note": pa.DictionaryArray.from_arrays(
+                    pa.array([0] * 3000, pa.int32()), pa.array(["x" * 1_000_000])
+                ),
+            }
+        )
+    )
+    return [
+        bad(
+            "zip_metadata_csv_million_rows",
+            "zip",
+            "meta.zip",
+            with_base(("metadata.csv", meta_rows)),
+            "metadata_too_large",
+            "declares 46,888,901 bytes",
+            "above the limit of 1,212,416 for a labels file of 10 images",
+        ),
+        bad(
+            "zip_metadata_csv_million_rows_declared_small",
+            "zip",
+            "meta.zip",
+            raw_zip(
+                [stored(n, d) for n, d in BASE]
+                + [
+                    (
+                        "metadata.csv",
+                        8,
+                        zlib.crc32(meta_rows),
+                        len(meta_deflated),
+                        1000,
+                        meta_deflated,
+                    )
+                ]
+            ),
+            "corrupt_zip",
+            "'metadata.csv' inside 'meta.zip' cannot be read",
+            "not the 1,000 its header declares",
+        ),
+        # Only the named labels files are read from a zip: a Parquet one is a non-image
+        # (reported), and its footer and pages are never opened.
+        ok(
+            "zip_metadata_parquet_dictionary_bomb",
+            "zip",
+            "meta.zip",
+            with_base(("metadata.parquet", dictionary_bomb)),
+            BASE_COUNTS,
+            findings=(("non_image", 1),),
+        ),
+        ok(
+            "zip_metadata_parquet_huge_column_count",
+            "zip",
+            "meta.zip",
+            with_base(
+                ("metadata.parquet", parquet_of(pa.table({f"c{i}": [1] for i in range(100_000)})))
+            ),
+            BASE_COUNTS,
+            findings=(("non_image", 1),),
+        ),
+        bad(
+            "tbl_xlsx_huge_sheet_no_dimension",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: huge}),
+            "limit_hit",
+            "holds more than 200,000 cells",
+            "max_sheet_cells",
+        ),
+        bad(
+            "tbl_xlsx_huge_sheet_declared_small",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: lying}),
+            "limit_hit",
+            "holds more than 200,000 cells",
+            "max_sheet_cells",
+        ),
+        bad(
+            "tbl_xlsx_shared_strings_flood_no_dimension",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: _sheet_xml(rows_of(ab)), "xl/sharedStrings.xml": strings}),
+            "parse_error",
+            "more than 22 shared strings but its sheets hold only 22 cells",
+        ),
+    ]
+
+
+def rows_of(labels: list[str]) -> list[list[str]]:
+    return [["path", "label"], *[[f"{i}.png", v] for i, v in enumerate(labels)]]
+
+
 def _round2_zip_cases() -> list[Case]:
     flood = identical_entries_flood(3000)
     metadata = b"path,label\n" + b"".join(b"%d.png,cat\n" % i for i in range(200_000))
@@ -1769,6 +1892,7 @@ def build() -> list[Case]:
         warnings.filterwarnings("ignore", "Duplicate name", UserWarning)  # on purpose
         cases = _zip_cases() + _image_cases() + _table_cases() + _output_cases()
         cases += _round2_table_cases() + _office_cases() + _round2_zip_cases()
+        cases += _round2_metadata_and_sheet_cases()
     ids = [case.id for case in cases]
     assert len(ids) == len(set(ids)), "case ids must be unique"
     return cases

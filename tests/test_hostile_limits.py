@@ -13,7 +13,15 @@ import warnings
 from pathlib import Path
 
 import pytest
-from hostile_corpus import BASE, CASES, class_zip, make_zip, png_header_bomb, with_base
+from hostile_corpus import (
+    BASE,
+    CASES,
+    class_zip,
+    make_zip,
+    png_header_bomb,
+    with_base,
+    xlsx_of,
+)
 from PIL import Image, ImageFile, PngImagePlugin
 from streamlit.testing.v1 import AppTest
 
@@ -39,6 +47,7 @@ DOCUMENTED_DEFAULTS = {
     "max_table_rows": 200_000_000,
     "max_table_columns": 2_000,
     "max_cell_bytes": 1024**2,
+    "max_sheet_cells": 200_000,
     "max_classes": 100_000,
     "max_output_rows": 200_000_000,
     "max_output_bytes": 64 * 1024**3,
@@ -75,6 +84,7 @@ TRIPS = {
     "max_table_rows": (csv_rows(10), 9, True),
     "max_table_columns": (b"label,b,c\nx,2,3\ny,2,3\n", 2, True),
     "max_cell_bytes": (b"label,note\na,12345\nb,1\n", 4, True),
+    "max_sheet_cells": (xlsx_of({"Data": [["label"], ["a"], ["b"]]}), 2, True),
     "max_classes": (csv_rows(10, classes=3), 2, True),
 }
 
@@ -112,7 +122,8 @@ def test_every_limit_is_enforced_and_says_how_to_raise_it(name: str, tmp_path: P
     data, value, outcome = TRIPS[name]
     limits = dataclasses.replace(bc.DEFAULT_LIMITS, **{name: value})
     how = (f"Limits({name}=...)", f"--limit {name}=N")
-    path = tmp_path / ("in.zip" if data.startswith(b"PK") else "in.csv")
+    suffix = "xlsx" if name == "max_sheet_cells" else "zip" if data.startswith(b"PK") else "csv"
+    path = tmp_path / f"in.{suffix}"
     path.write_bytes(data)
     status = main(["analyze", str(path), "--json", "--limit", f"{name}={value}"])
     out, err = capsys.readouterr()

@@ -133,6 +133,7 @@ _DIMENSION = re.compile(
     rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,8})(\d{1,12})(?::([A-Z]{1,8})(\d{1,12}))?\""
 )
 _STRING_ITEM = re.compile(rb"<(?:\w+:)?si[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 def inspect_package(data: bytes, name: str, limits: Limits) -> None:
@@ -142,9 +143,10 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
     ratios (as for any zip). From the XML parts' first 64 KiB: no DTD (``<!DOCTYPE``
     or ``<!ENTITY``, where external entities and entity bombs live; a workbook never
     needs one, and openpyxl parses through defusedxml as well). From each
-    worksheet's ``<dimension>``: rows and columns against the limits. From the
-    shared strings, counted in a streaming pass: no more strings than the sheets
-    declare cells."""
+    worksheet's ``<dimension>``: rows and columns against the limits. From each
+    worksheet, counted in a streaming pass: its cells, against ``max_sheet_cells``
+    (with or without a ``<dimension>``, which may lie). From the shared strings,
+    counted the same way: no more strings than the sheets hold cells."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -163,7 +165,6 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
             limits.max_total_uncompressed,
         )
     cells = 0
-    every_sheet_declared = True
     strings: zipfile.ZipInfo | None = None
     for info in infos:
         if info.file_size > limits.max_entry_uncompressed:
@@ -194,18 +195,24 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
                 kind="unsafe_xml",
             )
         if lower.startswith("xl/worksheets/"):
-            declared = _declared_cells(head, info.filename, name, limits)
-            if declared is None:
-                every_sheet_declared = False
-            else:
-                cells += declared
+            _declared_cells(head, info.filename, name, limits)
+            # The cells there are, whatever the <dimension> says (or when it is
+            # missing): openpyxl's time grows with them, not with the file's size.
+            cells += _count_items(archive, info, name, _CELL, stop=limits.max_sheet_cells - cells)
+            if cells > limits.max_sheet_cells:
+                raise limit_error(
+                    f"{name!r} holds more than {limits.max_sheet_cells:,} cells (export it "
+                    "as CSV, which reads in a second)",
+                    "max_sheet_cells",
+                    limits.max_sheet_cells,
+                )
         elif lower == "xl/sharedstrings.xml":
             strings = info
-    if strings is not None and every_sheet_declared:
-        count = _count_strings(archive, strings, name, stop=cells)
+    if strings is not None:
+        count = _count_items(archive, strings, name, _STRING_ITEM, stop=cells)
         if count > cells:
             raise DatasetError(
-                f"{name!r} holds more than {cells:,} shared strings but its sheets declare "
+                f"{name!r} holds more than {cells:,} shared strings but its sheets hold "
                 f"only {cells:,} cells; save it again from a spreadsheet program or export "
                 "it as CSV.",
                 kind="parse_error",
@@ -253,22 +260,25 @@ def _declared_cells(head: bytes, part: str, name: str, limits: Limits) -> int | 
     return rows * columns
 
 
-def _count_strings(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, *, stop: int) -> int:
-    """Shared string items (``<si>``), counted in 1 MiB pieces; stops past ``stop``."""
+def _count_items(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pattern: re.Pattern, *, stop: int
+) -> int:
+    """Tags matching ``pattern`` (shared strings ``<si>``, cells ``<c>``) in a part,
+    counted in 1 MiB pieces; stops past ``stop``."""
     count = 0
     carry = b""
     try:
         with archive.open(info) as member:
             while piece := member.read(1 << 20):
                 block = carry + piece
-                count += len(_STRING_ITEM.findall(block))
+                count += len(pattern.findall(block))
                 carry = block[-8:]
-                count -= len(_STRING_ITEM.findall(carry))  # counted again next time
+                count -= len(pattern.findall(carry))  # counted again next time
                 if count > stop:
                     return count
     except Exception as error:
         raise _broken(name, error) from None
-    return count + len(_STRING_ITEM.findall(carry))
+    return count + len(pattern.findall(carry))
 
 
 def _uncached_formulas(
