@@ -160,6 +160,31 @@ def _prepare(out: Path, quick: bool) -> None:
             "x_balanced_zip_40_copies_of_20mib", "big.zip", 0, big_entry_zip,
             args=["--python", "balanced_zip"],
         )  # fmt: skip
+
+        def sheet_xlsx(path: Path) -> None:
+            from hostile_corpus import no_dimension_sheet, repack, xlsx_of
+
+            base = xlsx_of({"Data": [["path", "label"], ["0.png", "a"], ["1.png", "b"]]})
+            sheet = no_dimension_sheet(2_000_000)  # 150 MB of sheet XML, no <dimension>
+            path.write_bytes(repack(base, {"xl/worksheets/sheet1.xml": sheet}))
+
+        extra("x_xlsx_2m_rows_no_dimension", "sheet.xlsx", 2, sheet_xlsx)
+
+        def big_jpegs_zip(path: Path) -> None:
+            from PIL import Image
+
+            entries = []
+            for i in range(60):
+                image = Image.linear_gradient("L").resize((6000, 4000)).convert("RGB")
+                buffer = io.BytesIO()
+                image.rotate(i * 6).save(buffer, format="JPEG", quality=80)
+                entries.append((f"{'ab'[i % 2]}/{i}.jpg", buffer.getvalue()))
+            path.write_bytes(make_zip(entries, compression=zipfile.ZIP_STORED))
+
+        extra(
+            "x_gallery_of_60_jpegs_6000x4000", "photos.zip", 0, big_jpegs_zip,
+            args=["--python", "gallery"],
+        )  # fmt: skip
     (out / "cases.json").write_text(json.dumps(cases, indent=1))
 
 
@@ -172,6 +197,18 @@ ds = bc.read_dataset(sys.argv[1], probe="none")
 outcome = run(Recipe(strategy=Strategy(method="oversample", target="equal")), ds)
 with open(sys.argv[2], "wb") as sink:
     write_balanced_zip(sys.argv[1], outcome.resampled.manifest, sink)
+"""
+
+# The Overview page's gallery: the sampled paths' thumbnails (JPEG draft decoding).
+_GALLERY = """
+import sys
+import balance_core as bc
+from balance_core.images import gallery_sample, thumbnails
+ds = bc.read_dataset(sys.argv[1])
+paths = [p for ps in gallery_sample(ds).values() for p in ps]
+shown = [t for t in thumbnails(sys.argv[1], paths) if t is not None]
+assert len(shown) == len(paths) > 0, (len(shown), len(paths))
+print(len(shown))
 """
 
 _PYARROW_JSON = """
@@ -209,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / case["file"]
         if case["args"] == ["--python", "balanced_zip"]:
             command = [sys.executable, "-c", _BALANCED_ZIP, str(path), str(args.out / "b.zip")]
+        elif case["args"] == ["--python", "gallery"]:
+            command = [sys.executable, "-c", _GALLERY, str(path)]
         elif case["args"]:
             command = [sys.executable, "-m", "balance_core"] + [
                 a.format(file=path, out=args.out) for a in case["args"]
