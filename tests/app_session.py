@@ -27,4 +27,4 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 def unescaped(text: str) -> str:
     """Markdown backslash escapes removed, so a message reads the same whether or
     not the page escaped it."""
-    return re.sub(r"\\(.)", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text).replace("\u2060", "")

@@ -21,13 +21,19 @@ NONE = "(none)"
 log = logging.getLogger("seesaw")
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^])")
+# GitHub-flavoured Markdown turns bare URLs ("https://...", "www.x") and e-mail
+# addresses into links after escapes are resolved, so a backslash cannot stop it: an
+# invisible word joiner (U+2060) breaks the pattern and leaves the text as it reads.
+WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z]:)(?=//)|(?<=\bwww)(?=\.)|(?=@)")
 
 
 def md(text: str) -> str:
     """User text made inert for Streamlit Markdown: every ASCII punctuation mark that
     Markdown, Streamlit's ``:color[...]``/``:emoji:`` directives, LaTeX or HTML could
-    read is backslash-escaped, and line breaks become spaces."""
-    flat = " ".join(str(text).split())
+    read is backslash-escaped, bare URLs and e-mail addresses get a word joiner that
+    stops GitHub's autolinks, and line breaks become spaces."""
+    flat = _AUTOLINK.sub(WORD_JOINER, " ".join(str(text).split()))
     return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
