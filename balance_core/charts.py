@@ -135,7 +135,10 @@ def seesaw_chart(
             line_dash="dot",
             line_color=MINORITY_COLOR,
             annotation_text=f"minority: {minority_count:,}",
-            annotation_position="top right",
+            # Bars are sorted by count, so the minority's own label sits at the right end
+            # of the line: name the line at the left, over the majority bar, on a backing.
+            annotation_position="top left",
+            annotation_bgcolor="rgba(255, 255, 255, 0.85)",
         )
     minority = "" if dist.minority is None else f" · minority {plotly_text(dist.minority)}"
     figure.update_layout(

@@ -65,6 +65,10 @@ with frame.guard():
         st.dataframe(
             [{"class": k, "before": plan.before[k], "after": v} for k, v in plan.after.items()],
             hide_index=True,
+            column_config={
+                "before": st.column_config.NumberColumn(format="localized"),
+                "after": st.column_config.NumberColumn(format="localized"),
+            },
         )
         st.subheader("Downloads")
         neutralize = st.toggle(

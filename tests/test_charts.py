@@ -77,3 +77,13 @@ def test_natural_sorted():
     assert natural_sorted(["cls_10", "cls_2", "cls_1", "b", "10", "9"]) == [
         "9", "10", "b", "cls_1", "cls_2", "cls_10",
     ]  # fmt: skip
+
+
+def test_the_minority_line_is_named_away_from_the_minority_bars_own_label():
+    # Bars run by count, so the minority's count label is at the right end of the line;
+    # at phone width a line label there was drawn over it (issue 10, item 15).
+    figure = seesaw_chart(dist_of({"normal": 6364, "cancer": 1068}))
+    assert list(figure.data[0].x)[-1] == "cancer"
+    (note,) = [a for a in figure.layout.annotations if "minority" in a.text]
+    assert note.xref == "x domain" and note.x == 0 and note.xanchor == "left"
+    assert note.bgcolor is not None
