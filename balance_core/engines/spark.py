@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from ..errors import DatasetError
 from ..plan import SamplingPlan
 from ..stats import Distribution
 
+# pyspark warns about pandas 3 when it converts to Arrow; Seesaw's Spark path uses no pandas.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
 try:  # optional: every entry point calls _require_spark first
     from pyspark.sql import functions as F
 except ImportError:  # pragma: no cover - the message is _require_spark's
@@ -24,10 +28,13 @@ except ImportError:  # pragma: no cover - the message is _require_spark's
 __all__ = [
     "SparkDataset",
     "read_spark",
+    "spark_counts",
     "spark_distribution",
     "spark_findings",
     "spark_resample",
+    "spark_sample_weights",
     "spark_session",
+    "spark_split_names",
 ]
 
 
@@ -54,7 +61,11 @@ def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = 
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName("seesaw")
-    settings = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC"}
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+    }
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -713,3 +724,54 @@ def _thresholds(
                 )
                 del lo_share[i], hi_share[i]
     return result
+
+
+def spark_split_names(sd: SparkDataset) -> list[str] | None:
+    """The split values (distinct values only reach the driver); None without splits."""
+    split = _text(sd, "split")
+    if split is None:
+        return None
+    return sorted(r[0] for r in sd.frame.select(split).distinct().collect() if r[0] is not None)
+
+
+def spark_counts(
+    sd: SparkDataset, *, split: str | None = None, mapping: LabelMapping | None = None
+) -> dict[str, int]:
+    """Class counts of the rows a plan changes (one split or all, after the mapping):
+    :func:`balance_core.apply.counts_for` on Spark, with its messages."""
+    frame = sd.frame
+    if split is not None:
+        names = spark_split_names(sd)
+        if names is None:
+            raise DatasetError(
+                f"The data has no split column, so it has no split {split!r}; leave the "
+                "split unset to balance all rows.",
+                kind="bad_parameter",
+            )
+        if split not in names:
+            raise DatasetError(
+                f"The data has no split {split!r}; its splits are {', '.join(map(repr, names))}.",
+                kind="bad_parameter",
+            )
+        frame = frame.where(_col(sd.roles.split).cast("string") == F.lit(split))
+    label = _label_expr(sd, mapping)
+    rows = frame.select(label.alias("l")).where(F.col("l").isNotNull()).groupBy("l").count()
+    pairs = {r["l"]: r["count"] for r in rows.collect()}
+    return {k: pairs[k] for k in sorted(pairs)}
+
+
+def spark_sample_weights(sd: SparkDataset, weights, *, mapping: LabelMapping | None = None):
+    """One weight per row (its class's weight) as a lazy DataFrame: ``path`` (if
+    any), ``label``, ``class_index``, ``weight``; null without a (mapped) label."""
+    classes = weights.labels
+    values = dict(zip(classes, weights.as_list, strict=True))
+    label = _label_expr(sd, mapping)
+    index = F.create_map(*[x for i, c in enumerate(classes) for x in (F.lit(c), F.lit(i))])
+    weight = F.create_map(*[x for c, w in values.items() for x in (F.lit(c), F.lit(float(w)))])
+    columns = [_col(sd.roles.path).alias("path")] if sd.roles.path else []
+    return sd.frame.select(
+        *columns,
+        label.alias("label"),
+        F.element_at(index, label).cast("int").alias("class_index"),
+        F.element_at(weight, label).cast("double").alias("weight"),
+    )
