@@ -29,7 +29,7 @@ def add_options(parser: argparse.ArgumentParser, *, reader: bool = True) -> None
     parser.add_argument(
         "--engine", choices=("pandas", "spark"), default="pandas", help="where rows are counted"
     )
-    parser.add_argument("--master", default="local[*]", help="Spark master (--engine spark)")
+    parser.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
     parser.add_argument(
         "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting"
     )

@@ -48,8 +48,11 @@ def _require_spark():
         ) from None
 
 
-def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = None):
-    """A Spark session (``getOrCreate``) with Seesaw's settings and ``conf`` applied."""
+def spark_session(*, master: str | None = None, conf: Mapping[str, str] | None = None):
+    """A Spark session (``getOrCreate``) with Seesaw's settings and ``conf`` applied.
+
+    ``master`` None leaves it to ``spark-submit --master`` (``local[*]`` when run
+    with plain Python)."""
     _require_spark()
     import shutil
 
@@ -60,7 +63,9 @@ def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = 
         )
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName("seesaw")
+    builder = SparkSession.builder.appName("seesaw")
+    if master is not None:
+        builder = builder.master(master)
     settings = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
