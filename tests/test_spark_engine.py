@@ -218,3 +218,21 @@ def test_hostile_options_give_the_pandas_sentence(spark, files, tmp_path, capsys
 def test_missing_input_is_one_sentence(spark, tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         read_spark(spark, str(tmp_path / "none.parquet"))
+
+
+def test_missing_java_is_one_sentence_exit_2(files, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # A PATH without java and no JAVA_HOME: the CLI says what to install, no traceback.
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "balance_core", "analyze", str(files["csv"]), "--engine", "spark"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: The Spark engine needs Java 17 or newer: apt-get install openjdk-17-jre-headless.\n"
+    )
