@@ -22,6 +22,7 @@ from .classes import dataset_class_order
 from .dataset import Dataset
 from .errors import DatasetError
 from .plan import ClassWeights, SamplingPlan
+from .rowkey import KEY_VERSION, row_keys
 from .stats import Distribution
 
 __all__ = [
@@ -297,6 +298,8 @@ def resample(
     use_groups: bool = True,
     stratify: str | None = None,
     mapping: LabelMapping | None = None,
+    key_version: int = 1,
+    key_col: str | None = None,
 ) -> Resampled:
     """Choose the rows that realise ``plan``: exactly ``plan.after[c]`` rows of every
     class ``c`` in the chosen split, the other splits untouched.
@@ -322,6 +325,13 @@ def resample(
         remainder) before the groups are considered.
     mapping : LabelMapping, optional
         Merge, rename or drop classes first (see :func:`map_counts`).
+    key_version : {1, 2}, default 1
+        How a row's random key is made. 2: XXH64 of the row's identity (``key_col``,
+        else the path column, else the row number) and the seed, the key every engine
+        shares (:mod:`balance_core.rowkey`), so Spark picks the same rows. 1: SplitMix64
+        of the row number, what recipes without a ``key_version`` were made with.
+    key_col : str, optional
+        The column that identifies a row (``key_version=2``); default the path column.
 
     Returns
     -------
@@ -338,6 +348,7 @@ def resample(
             kind="bad_parameter",
         )
     n = dataset.n_rows
+    row_key = _row_keys(dataset, seed, key_version, key_col)
     labels = map_labels(dataset.labels, mapping)
     classes = tuple(plan.before)
     code = _codes(labels, classes)  # -1 for missing or dropped labels
@@ -395,17 +406,45 @@ def resample(
         quota = plan.after[label]
         if groups is None and strata is None and quota <= members.size:
             # Plain undersampling: mark the quota smallest keys (as _allocate would).
-            copies[members[_smallest(_splitmix(members, seed, class_index), quota)]] = 1
+            keys = _splitmix(members, seed, class_index) if row_key is None else row_key[members]
+            copies[members[_smallest(keys, quota)]] = 1
             continue
         member_groups = groups[members] if groups is not None else None
         if strata is None:
-            copies[members] = _allocate(members, member_groups, quota, seed, stream=class_index)
+            copies[members] = _allocate(
+                members, member_groups, quota, seed, stream=class_index, row_key=row_key
+            )
             continue
         copies[members] = _allocate_strata(
-            members, strata[members], member_groups, quota, seed, class_index, n_strata
+            members, strata[members], member_groups, quota, seed, class_index, n_strata, row_key
         )
     copies[~in_scope] = 1  # other splits pass through untouched
     return _build(dataset, labels, code, classes, copies, in_scope, plan, seed, split, mapping)
+
+
+def _row_keys(
+    dataset: Dataset, seed: int, key_version: int, key_col: str | None
+) -> np.ndarray | None:
+    """Every row's XXH64 key (key version 2), or None for the SplitMix64 keys of
+    version 1, which :func:`_splitmix` makes per class."""
+    if key_version == 1 and key_col is None:
+        return None
+    if key_version != KEY_VERSION:
+        raise DatasetError(
+            f"Unknown key version {key_version!r}; this Seesaw makes keys of version 1 or "
+            f"{KEY_VERSION}.",
+            kind="bad_parameter",
+        )
+    if key_col is not None and key_col not in dataset.raw.column_names:
+        raise DatasetError(
+            f"There is no key column {key_col!r}; the columns are "
+            f"{', '.join(map(repr, dataset.raw.column_names))}.",
+            kind="unknown_column",
+        )
+    identity = dataset.raw.column(key_col) if key_col is not None else dataset.column("path")
+    if identity is None:
+        return row_keys(seed=seed, n_rows=dataset.n_rows)
+    return row_keys(seed=seed, identity=identity)
 
 
 def _codes(labels: pa.Array, classes: tuple[str, ...]) -> np.ndarray:
@@ -450,13 +489,18 @@ def _largest_remainder(sizes: np.ndarray, quota: int, seed: int, stream: int) ->
 
 
 def _allocate(
-    members: np.ndarray, groups: np.ndarray | None, quota: int, seed: int, stream: int
+    members: np.ndarray,
+    groups: np.ndarray | None,
+    quota: int,
+    seed: int,
+    stream: int,
+    row_key: np.ndarray | None = None,
 ) -> np.ndarray:
     """Copies of each member row (0, 1, 2, ...) so that they sum to ``quota``."""
     size = members.size
     if size == 0:
         return np.zeros(0, dtype=np.int64)
-    keys = _splitmix(members, seed, stream)
+    keys = _splitmix(members, seed, stream) if row_key is None else row_key[members]
     if groups is None or groups.min() == groups.max():
         # One group: no ranking inside groups is needed, only the k smallest keys.
         full, extra = divmod(quota, size)
@@ -484,6 +528,7 @@ def _allocate_strata(
     seed: int,
     class_index: int,
     n_strata: int,
+    row_key: np.ndarray | None = None,
 ) -> np.ndarray:
     """Copies of each member row with the class's quota shared among its strata.
 
@@ -497,7 +542,7 @@ def _allocate_strata(
     shares = _largest_remainder(sizes, quota, seed, stream=class_index)
     # Per-row streams: _splitmix's offset, computed for every row's own stratum.
     streams = (class_index + 1) * 1_000_003 + cell_of.astype(np.uint64)
-    keys = _splitmix_streams(members, seed, streams)
+    keys = _splitmix_streams(members, seed, streams) if row_key is None else row_key[members]
     full, extra = np.divmod(shares, np.maximum(sizes, 1))
     copies = full[cell_of] + (_rank_in_group(cell_of, keys) < extra[cell_of])
     copies = copies.astype(np.int64)
@@ -517,6 +562,7 @@ def _allocate_strata(
             int(shares[stratum]),
             seed,
             stream=(class_index + 1) * 1_000_003 + int(stratum),
+            row_key=row_key,
         )
     return copies
 
@@ -559,7 +605,7 @@ def _rank_in_group(group_of: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """0-based position of each row inside its group when the group is ordered by key."""
     # Sort by key, then stably by group: the order of np.lexsort((keys, group_of)),
     # in two single-key sorts, several times faster than lexsort's.
-    by_key = np.argsort(keys)
+    by_key = np.argsort(keys, kind="stable")  # equal keys (a repeated key column) by row
     order = by_key[np.argsort(group_of[by_key], kind="stable")]
     sorted_groups = group_of[order]
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])

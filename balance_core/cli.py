@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import cli_checks, cli_detect
+from . import cli_checks, cli_detect, cli_spark
 from ._version import __version__
 from .analysis import Analysis, analyze
 from .classes import dataset_class_order
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reader_options(analyze_cmd)
     cli_detect.add_analyze_options(analyze_cmd)
     analyze_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    cli_spark.add_options(analyze_cmd)
     analyze_cmd.add_argument(
         "--no-findings",
         action="store_true",
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_row_options(command)
         _add_output_options(command, manifest=True)
+        cli_spark.add_options(command)
     weights_cmd = commands.add_parser(
         "weights",
         help="class weights for a weighted loss (or a weighted sampler)",
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_mapping_options(weights_cmd)
     _add_output_options(weights_cmd, manifest=False)
+    cli_spark.add_options(weights_cmd)
     apply_cmd = commands.add_parser(
         "apply",
         help="replay a recipe saved by the app or the CLI",
@@ -126,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     apply_cmd.add_argument("--limit", metavar="NAME=VALUE", action="append", default=[])
     cli_detect.add_apply_options(apply_cmd)
+    cli_spark.add_options(apply_cmd, reader=False)
     cli_checks.add_commands(commands)
     cli_detect.add_commands(commands)
     return parser
@@ -251,6 +255,11 @@ def _main(argv: Sequence[str] | None, stdout: TextIO) -> int:
             return cli_checks.run_command(args, stdout)  # 1 when a check fails
         if args.command in cli_detect.COMMANDS:
             return cli_detect.run_command(args, stdout)
+        if getattr(args, "engine", "pandas") == "spark":
+            mapping = _mapping(args) if hasattr(args, "map") else {}
+            roles = ("label", "path", "split", "group")
+            reader = {f"{r}_col": getattr(args, f"{r}_col", None) for r in roles}
+            return cli_spark.run_command(args, stdout, mapping=mapping, reader=reader)
         if args.command == "analyze":
             dataset = read_dataset(args.input, limits=parse_limits(args.limit), **_reader(args))
             if dataset.kind != "single":

@@ -31,6 +31,7 @@ from .plan import (
     plan_undersample,
     sampler_weights,
 )
+from .rowkey import KEY_VERSION
 
 __all__ = [
     "RECIPE_FORMAT",
@@ -120,6 +121,12 @@ class Recipe:
         ``name``, ``format``, ``size_bytes`` and ``sha256`` of the input it was made on.
     output : dict
         ``format`` (``csv`` or ``parquet``) and ``neutralize_formulas``.
+    key_version : int
+        How rows get their random keys (see :func:`balance_core.apply.resample`):
+        2 (XXH64 of the row identity, shared by the pandas and Spark engines) for new
+        recipes; a recipe written without one replays with version 1, as it was made.
+    key_col : str or None
+        The column that identifies a row; None: the path column, else the row number.
     """
 
     strategy: Strategy
@@ -133,6 +140,8 @@ class Recipe:
     output: dict[str, Any] = field(
         default_factory=lambda: {"format": "csv", "neutralize_formulas": True}
     )
+    key_version: int = KEY_VERSION
+    key_col: str | None = None
 
     def to_json(self) -> bytes:
         """The recipe as UTF-8 JSON with sorted keys (stable bytes)."""
@@ -151,6 +160,8 @@ class Recipe:
             "reader": dict(self.reader),
             "input": dict(self.input),
             "output": dict(self.output),
+            "key_version": self.key_version,
+            "key_col": self.key_col,
         }
         return (
             json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -206,6 +217,9 @@ class Recipe:
             reader=dict(payload.get("reader") or {}),
             input=dict(payload.get("input") or {}),
             output=dict(payload.get("output") or {"format": "csv"}),
+            # Recipes written before row keys had versions replay as they were made.
+            key_version=payload.get("key_version", 1),
+            key_col=payload.get("key_col"),
         )
 
 
@@ -285,6 +299,8 @@ _TOP_FIELDS: dict[str, tuple[Any, str]] = {
         "null)",
     ),
     "input": (lambda v: isinstance(v, dict), "an object"),
+    "key_version": (lambda v: v in (1, KEY_VERSION) and not isinstance(v, bool), "1 or 2"),
+    "key_col": _TEXT_OR_NULL,
     "output": (
         lambda v: isinstance(v, dict)
         and v.get("format", "csv") in ("csv", "parquet")
@@ -450,6 +466,8 @@ def run(recipe: Recipe, dataset: Dataset, *, limits: Limits | None = None) -> Ou
         use_groups=recipe.use_groups,
         stratify=recipe.stratify,
         mapping=mapping,
+        key_version=recipe.key_version,
+        key_col=recipe.key_col,
     )
     return replace(outcome, resampled=resampled)
 

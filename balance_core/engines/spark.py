@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from ..apply import LabelMapping, _check_mapping
+from ..dataset import ColumnRoles, Finding, FindingKind, Severity
 from ..errors import DatasetError
+from ..plan import SamplingPlan
+from ..stats import Distribution
 
-__all__ = ["spark_session"]
+# pyspark warns about pandas 3 when it converts to Arrow; Seesaw's Spark path uses no pandas.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+
+try:  # optional: every entry point calls _require_spark first
+    from pyspark.sql import functions as F
+except ImportError:  # pragma: no cover - the message is _require_spark's
+    F = None
+
+__all__ = [
+    "SparkDataset",
+    "read_spark",
+    "spark_counts",
+    "spark_distribution",
+    "spark_findings",
+    "spark_resample",
+    "spark_sample_weights",
+    "spark_session",
+    "spark_split_names",
+]
 
 
 def _require_spark():
@@ -19,8 +48,11 @@ def _require_spark():
         ) from None
 
 
-def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = None):
-    """A Spark session (``getOrCreate``) with Seesaw's settings and ``conf`` applied."""
+def spark_session(*, master: str | None = None, conf: Mapping[str, str] | None = None):
+    """A Spark session (``getOrCreate``) with Seesaw's settings and ``conf`` applied.
+
+    ``master`` None leaves it to ``spark-submit --master`` (``local[*]`` when run
+    with plain Python)."""
     _require_spark()
     import shutil
 
@@ -31,8 +63,14 @@ def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = 
         )
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName("seesaw")
-    settings = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC"}
+    builder = SparkSession.builder.appName("seesaw")
+    if master is not None:
+        builder = builder.master(master)
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+    }
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -46,3 +84,699 @@ def spark_session(*, master: str = "local[*]", conf: Mapping[str, str] | None = 
         ) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+# --------------------------------------------------------------------------- reading
+
+FORMATS = ("parquet", "csv", "json")
+_SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json",
+             ".ndjson": "json"}  # fmt: skip
+ROLE_SAMPLE_ROWS = 2000
+"""Rows the role guess looks at (the only rows that reach the driver)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkDataset:
+    """A table read by Spark, with its column roles and the row identity.
+
+    Attributes
+    ----------
+    frame : pyspark.sql.DataFrame
+        The user's columns as read, plus ``_seesaw_pos`` (a row's position in its
+        single input file) when no key column identifies rows.
+    roles : ColumnRoles
+    key_col : str or None
+        The column whose value is a row's identity (the path column by default);
+        None: the position in the single input file.
+    name : str
+    """
+
+    frame: Any
+    roles: ColumnRoles
+    key_col: str | None
+    name: str
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c != POSITION]
+
+
+POSITION = "_seesaw_pos"
+
+
+def _format_of(path: str, spark) -> str:
+    base = path.rstrip("/")
+    suffix = Path(base.replace("*", "")).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    folder = Path(base)
+    if folder.is_dir():
+        for child in sorted(folder.iterdir()):
+            if child.suffix.lower() in _SUFFIXES and not child.name.startswith(("_", ".")):
+                return _SUFFIXES[child.suffix.lower()]
+    raise DatasetError(
+        f"Cannot tell the format of {path!r}; give Parquet, CSV or JSON lines files "
+        "(.parquet, .csv, .json, .jsonl), a folder of them, or a glob.",
+        kind="unknown_format",
+    )
+
+
+def read_spark(
+    spark,
+    path: str,
+    *,
+    label_col: str | None = None,
+    path_col: str | None = None,
+    split_col: str | None = None,
+    group_col: str | None = None,
+    key_col: str | None = None,
+) -> SparkDataset:
+    """Read Parquet, CSV (header row, cells as text) or JSON lines: a file, a folder
+    of parts or a glob, from any URI the session reads.
+
+    The row identity is ``key_col``, else the path column; without either the input
+    must be one file, and a row's position in it is its identity (as on pandas)."""
+    local = "://" not in path
+    if local and not any(ch in path for ch in "*?[") and not Path(path).exists():
+        raise DatasetError(
+            f"The input {path!r} does not exist; check the path.", kind="file_not_found"
+        )
+    fmt = _format_of(path, spark)
+    reader = spark.read
+    try:
+        if fmt == "csv":
+            frame = reader.option("header", True).option("inferSchema", False).csv(path)
+        elif fmt == "json":
+            frame = reader.option("primitivesAsString", True).json(path)
+        else:
+            frame = reader.parquet(path)
+        files = frame.inputFiles()
+    except Exception as error:
+        raise DatasetError(
+            f"Spark cannot read {path!r} as {fmt} ({_first_line(error)}); check the files.",
+            kind="unreadable",
+        ) from None
+    if not frame.columns or (fmt == "json" and frame.columns == ["_corrupt_record"]):
+        raise DatasetError(f"{path!r} holds no columns Seesaw can read.", kind="empty")
+    sample = frame.select([F.col(f"`{c}`").cast("string").alias(c) for c in frame.columns])
+    table = sample.limit(ROLE_SAMPLE_ROWS).toArrow()
+    if table.num_rows == 0:
+        raise DatasetError(f"{path!r} has no rows.", kind="empty")
+    from ..readers.roles import guess_roles
+
+    roles = guess_roles(
+        table, label_col=label_col, path_col=path_col, split_col=split_col, group_col=group_col
+    )
+    if key_col is not None and key_col not in frame.columns:
+        raise DatasetError(
+            f"There is no key column {key_col!r}; the columns are "
+            f"{', '.join(map(repr, frame.columns))}.",
+            kind="unknown_column",
+        )
+    key = key_col or roles.path
+    if key is None:
+        if len(files) != 1:
+            raise DatasetError(
+                f"{path!r} has {len(files)} files and no path column, so rows have no stable "
+                "identity; name a column that identifies each row with --key-col.",
+                kind="bad_parameter",
+            )
+        frame = _with_position(frame)
+    return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path).name)
+
+
+def _with_position(frame):
+    """Each row's 0-based position in the one input file: partition offsets (one
+    small aggregate) plus the position inside the partition; a file scan's
+    partitions are the file's byte ranges in order."""
+    frame = frame.withColumn("_seesaw_mid", F.monotonically_increasing_id())
+    frame = frame.withColumn("_seesaw_part", F.spark_partition_id())
+    sizes = dict(frame.groupBy("_seesaw_part").count().collect())
+    offsets, total = {}, 0
+    for part in sorted(sizes):
+        offsets[part] = total
+        total += sizes[part]
+    offset = (
+        F.element_at(
+            F.create_map(*[x for p, o in offsets.items() for x in (F.lit(p), F.lit(o))]),
+            F.col("_seesaw_part"),
+        )
+        if offsets
+        else F.lit(0)
+    )
+    local = F.col("_seesaw_mid") - F.shiftleft(F.col("_seesaw_part").cast("long"), 33)
+    return frame.withColumn(POSITION, (offset + local).cast("long")).drop(
+        "_seesaw_mid", "_seesaw_part"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
+def _col(name: str):
+    return F.col(f"`{name}`")
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _label_expr(sd: SparkDataset, mapping: LabelMapping | None = None):
+    """The label as text, empty cells missing (as the pandas readers read them),
+    after the label mapping (dropped classes become null)."""
+    label = _col(sd.roles.label).cast("string")
+    label = F.when(label == "", F.lit(None)).otherwise(label)
+    if not mapping:
+        return label
+    _check_mapping(mapping)
+    pairs = [x for old, new in mapping.items() for x in (F.lit(old), F.lit(new))]
+    table = F.create_map(*pairs)
+    return F.when(label.isin(list(mapping)), F.element_at(table, label)).otherwise(label)
+
+
+def _text(sd: SparkDataset, role: str):
+    name = getattr(sd.roles, role)
+    if name is None:
+        return None
+    value = _col(name).cast("string")
+    return F.when(value == "", F.lit(None)).otherwise(value)
+
+
+def spark_distribution(sd: SparkDataset) -> Distribution:
+    """Counts per class and per split from one ``groupBy(split, label).count()``."""
+    split = _text(sd, "split")
+    frame = sd.frame.select(
+        _label_expr(sd).alias("label"), (split if split is not None else F.lit(None)).alias("split")
+    )
+    rows = frame.groupBy("split", "label").count().collect()
+    counts: dict[str, int] = {}
+    split_counts: dict[str, dict[str, int]] = {}
+    missing = without_split = 0
+    for row in rows:
+        if row["label"] is None:
+            missing += row["count"]
+            continue
+        counts[row["label"]] = counts.get(row["label"], 0) + row["count"]
+        if split is None:
+            continue
+        if row["split"] is None:
+            without_split += row["count"]
+        else:
+            split_counts.setdefault(row["split"], {})[row["label"]] = row["count"]
+    return Distribution(
+        counts={k: counts[k] for k in sorted(counts)},
+        split_counts={s: {k: v[k] for k in sorted(v)} for s, v in sorted(split_counts.items())},
+        missing_labels=missing,
+        rows_without_split=without_split,
+    )
+
+
+def spark_findings(sd: SparkDataset, dist: Distribution) -> tuple[Finding, ...]:
+    """The findings aggregates can give, with the pandas engine's kinds, counts and
+    messages: missing labels, label variants, single and tiny classes, duplicate
+    paths, conflicting labels, a path or a group in two splits. No row lists."""
+    from ..quality import TINY_CLASS_SIZE, _quote_list, label_key
+
+    findings: list[Finding] = []
+    if dist.missing_labels:
+        findings.append(Finding(
+            kind=FindingKind.MISSING_LABEL, severity=Severity.WARNING, count=dist.missing_labels,
+            message=(f"{dist.missing_labels:,} row(s) have no label; they are left out of the "
+                     "counts and of any balanced output until you label them."),
+        ))  # fmt: skip
+    by_key: dict[str, list[str]] = {}
+    for label in dist.counts:
+        by_key.setdefault(label_key(label), []).append(label)
+    groups = sorted(
+        (
+            tuple(sorted(g, key=lambda v: (-dist.counts[v], v)))
+            for g in by_key.values()
+            if len(g) > 1
+        ),
+        key=lambda g: g[0],
+    )
+    if groups:
+        count = sum(dist.counts[v] for g in groups for v in g[1:])
+        findings.append(Finding(
+            kind=FindingKind.LABEL_VARIANTS, severity=Severity.WARNING, count=count,
+            message=(f"{len(groups)} label(s) are written in several ways that differ only in "
+                     f"case, spaces or Unicode form (e.g. {_quote_list(groups[0])}); merge them "
+                     "in the label mapping if they mean the same class."),
+            groups=tuple(groups),
+        ))  # fmt: skip
+    if dist.n_classes == 1:
+        findings.append(Finding(
+            kind=FindingKind.SINGLE_CLASS, severity=Severity.ERROR, count=dist.n_labelled,
+            message=(f"Every labelled row has the same label, {dist.labels[0]!r}: there is "
+                     "nothing to balance and nothing a classifier can learn; check the label "
+                     "column."),
+        ))  # fmt: skip
+    tiny = [label for label, n in dist.counts.items() if 0 < n < TINY_CLASS_SIZE]
+    if tiny and dist.n_classes > 1:
+        findings.append(Finding(
+            kind=FindingKind.TINY_CLASS, severity=Severity.WARNING,
+            count=sum(dist.counts[t] for t in tiny),
+            message=(f"{len(tiny)} class(es) have fewer than {TINY_CLASS_SIZE} samples "
+                     f"({_quote_list(tiny)}): too few to learn from or to evaluate; collect "
+                     "more, or merge or drop them."),
+            groups=(tuple(tiny),),
+        ))  # fmt: skip
+    path, split, label = _text(sd, "path"), _text(sd, "split"), _label_expr(sd)
+    if path is not None:
+        findings += _duplicate_paths(sd, path, label, split)
+    group = _text(sd, "group")
+    if group is not None and split is not None:
+        findings += _group_leakage(sd, group, split, _quote_list)
+    return tuple(sorted(findings, key=lambda f: f.sort_key))
+
+
+def _duplicate_paths(sd, path, label, split) -> list[Finding]:
+    per_path = (
+        sd.frame.select(path.alias("p"), label.alias("l"),
+                        (split if split is not None else F.lit(None).cast("string")).alias("s"))
+        .where(F.col("p").isNotNull())
+        .groupBy("p")
+        .agg(F.count(F.lit(1)).alias("n"), F.countDistinct("l").alias("labels"),
+             F.countDistinct("s").alias("splits"))
+        .where(F.col("n") > 1)
+    )  # fmt: skip
+    summary = per_path.agg(
+        F.sum(F.when((F.col("labels") <= 1) & (F.col("splits") <= 1), F.col("n"))).alias("same"),
+        F.min(F.when((F.col("labels") <= 1) & (F.col("splits") <= 1), F.col("p"))).alias("eg"),
+        F.sum(F.when(F.col("labels") > 1, 1)).alias("conflicting"),
+        F.sum(F.when(F.col("labels") > 1, F.col("n"))).alias("conflict_rows"),
+        F.sum(F.when(F.col("splits") > 1, 1)).alias("leaking"),
+        F.sum(F.when(F.col("splits") > 1, F.col("n"))).alias("leak_rows"),
+    ).collect()[0]
+    findings = []
+    if summary["same"]:
+        findings.append(Finding(
+            kind=FindingKind.DUPLICATE_PATH, severity=Severity.WARNING, count=summary["same"],
+            message=(f"{summary['same']:,} rows share a path with another row of the same "
+                     f"class (e.g. {summary['eg']!r}); duplicates count twice in training and "
+                     "inflate that class: drop the extra copies."),
+        ))  # fmt: skip
+    if summary["conflicting"]:
+        findings.append(Finding(
+            kind=FindingKind.CONFLICTING_LABELS, severity=Severity.ERROR,
+            count=summary["conflict_rows"],
+            message=(f"{summary['conflicting']:,} path(s) carry different labels in different "
+                     f"rows ({summary['conflict_rows']:,} rows); a sample cannot be two classes: "
+                     "fix the labels or drop those rows."),
+        ))  # fmt: skip
+    if summary["leaking"]:
+        findings.append(Finding(
+            kind=FindingKind.SPLIT_LEAKAGE, severity=Severity.ERROR, count=summary["leak_rows"],
+            message=(f"{summary['leaking']:,} path(s) appear in more than one split "
+                     f"({summary['leak_rows']:,} rows): test scores will be too optimistic; keep "
+                     "each sample in one split."),
+        ))  # fmt: skip
+    return findings
+
+
+def _group_leakage(sd, group, split, quote) -> list[Finding]:
+    per_group = (
+        sd.frame.select(group.alias("g"), split.alias("s"))
+        .where(F.col("g").isNotNull())
+        .groupBy("g")
+        .agg(F.count(F.lit(1)).alias("n"), F.countDistinct("s").alias("splits"))
+        .where(F.col("splits") > 1)
+    )
+    summary = per_group.agg(
+        F.count(F.lit(1)).alias("groups"), F.sum("n").alias("rows"),
+        F.sort_array(F.collect_list("g")).alias("names"),
+    ).collect()[0]  # fmt: skip
+    if not summary["groups"]:
+        return []
+    names = summary["names"]
+    return [Finding(
+        kind=FindingKind.SPLIT_LEAKAGE, severity=Severity.ERROR, count=summary["rows"],
+        message=(f"{len(names):,} group(s) have rows in more than one split (e.g. "
+                 f"{quote(names, 2)}): near-duplicate samples of one patient or subject leak "
+                 "between training and test; keep each group in one split."),
+        groups=(tuple(names),),
+    )]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- resampling
+
+_FLIP = -(2**63)  # key XOR this: signed order of the result = unsigned order of the key
+
+
+def _key_expr(sd: SparkDataset, seed: int):
+    """``xxhash64(seed, identity)`` with its bits flipped so that Spark's signed
+    order is the pandas engine's unsigned order (:func:`balance_core.rowkey.row_keys`)."""
+    identity = F.col(POSITION) if sd.key_col is None else _col(sd.key_col).cast("string")
+    return F.xxhash64(F.lit(seed).cast("long"), identity).bitwiseXOR(F.lit(_FLIP))
+
+
+def _dense_codes(frame, column: str) -> dict[str | None, int]:
+    """Code per value in sorted text order, null last: what the pandas engine's
+    ``_group_codes`` gives (distinct values only reach the driver)."""
+    values = [r[0] for r in frame.select(_col(column).cast("string")).distinct().collect()]
+    named = sorted(v for v in values if v is not None)
+    codes: dict[str | None, int] = {v: i for i, v in enumerate(named)}
+    codes[None] = len(named)
+    return codes
+
+
+def _cell_copies(
+    sizes: dict[tuple, int],
+    quota: int,
+    class_index: int,
+    seed: int,
+    n_strata: int,
+    stratified: bool,
+    grouped: bool,
+) -> dict[tuple, tuple[int, int]]:
+    """(full copies, rows that get one more) per cell (stratum, group) of one class:
+    the pandas engine's quotas, computed from the cell counts alone."""
+    from ..apply import _largest_remainder, _splitmix, _water_fill
+
+    def allocate(cells: dict[tuple, int], total: int, stream: int) -> dict[tuple, tuple[int, int]]:
+        size = sum(cells.values())
+        groups = sorted({cell[1] for cell in cells})
+        if not grouped or len(groups) <= 1:
+            full, extra = divmod(total, size) if size else (0, 0)
+            return dict.fromkeys(cells, (full, extra))  # one ranking cell
+        ids = np.array(groups, dtype=np.int64)
+        per = np.array([sum(n for c, n in cells.items() if c[1] == g) for g in groups])
+        keys = _splitmix(ids, seed, stream + 13)
+        if total <= size:
+            fill = _water_fill(per, total, keys, up=False)
+            return {c: (0, int(fill[groups.index(c[1])])) for c in cells}
+        fill = _water_fill(per, total, keys, up=True)
+        return {c: tuple(int(x) for x in divmod(int(fill[groups.index(c[1])]), n))
+                for c, n in cells.items()}  # fmt: skip
+
+    if not stratified:
+        return allocate(sizes, quota, class_index)
+    per_stratum = np.zeros(n_strata, dtype=np.int64)
+    for (stratum, _), n in sizes.items():
+        per_stratum[stratum] += n
+    shares = _largest_remainder(per_stratum, quota, seed, stream=class_index)
+    result: dict[tuple, tuple[int, int]] = {}
+    for stratum in np.flatnonzero(per_stratum):
+        cells = {c: n for c, n in sizes.items() if c[0] == stratum}
+        stream = (class_index + 1) * 1_000_003 + int(stratum)
+        result |= allocate(cells, int(shares[stratum]), stream)
+    return result
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SparkResampled:
+    """Rows chosen on Spark: lazy DataFrames, written by the caller.
+
+    Attributes
+    ----------
+    manifest : pyspark.sql.DataFrame
+        The user's columns (the label mapped), ``class_index``, ``original_label``
+        (with a mapping), ``copy``; ``row`` (the position) when rows are keyed by
+        position. Unordered.
+    dropped : pyspark.sql.DataFrame
+        The rows left out, with ``reason``.
+    plan : SamplingPlan
+    passthrough_rows : int
+    """
+
+    manifest: Any
+    dropped: Any
+    plan: SamplingPlan
+    passthrough_rows: int
+    split: str | None
+
+
+def spark_resample(
+    sd: SparkDataset,
+    plan: SamplingPlan,
+    *,
+    seed: int = 0,
+    split: str | None = None,
+    use_groups: bool = True,
+    stratify: str | None = None,
+    mapping: LabelMapping | None = None,
+) -> SparkResampled:
+    """The rows the pandas engine's :func:`balance_core.apply.resample` chooses with
+    key version 2, chosen on Spark.
+
+    Cell quotas (class x stratum x group) come from one count per cell and the same
+    pure functions as the pandas engine. In each cell the rows with the ``e``
+    smallest keys get one copy more; keys are uniform, so rows below the ``(e - 8
+    sqrt(e) - 64) / n`` quantile are in for sure, rows above ``(e + 8 sqrt(e) + 64)
+    / n`` out, and only the few between are ranked (one small window per cell).
+    Nothing is ranked over a whole class, and no row reaches the driver.
+    """
+    from ..classes import class_order
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DatasetError(
+            f"The seed must be a whole number >= 0, got {seed!r}.", kind="bad_parameter"
+        )
+    classes = tuple(plan.before)
+    if stratify is not None and stratify not in sd.columns:
+        raise DatasetError(
+            f"There is no column {stratify!r} to stratify by; the columns are "
+            f"{', '.join(map(repr, sd.columns))}.",
+            kind="unknown_column",
+        )
+    split_value = _col(sd.roles.split).cast("string") if sd.roles.split else None
+    if split is not None and split_value is None:
+        raise DatasetError(
+            f"The data has no split column, so it has no split {split!r}; leave the split "
+            "unset to balance all rows.",
+            kind="bad_parameter",
+        )
+    in_scope = (
+        F.lit(True) if split is None else F.coalesce(split_value == F.lit(split), F.lit(False))
+    )
+    grouped = use_groups and sd.roles.group is not None
+    frame = sd.frame.select(
+        "*",
+        _label_expr(sd, mapping).alias("_s_label"),
+        in_scope.alias("_s_scope"),
+        _key_expr(sd, seed).alias("_s_key"),
+        (_col(stratify) if stratify else F.lit(None)).cast("string").alias("_s_strat"),
+        (_col(sd.roles.group) if grouped else F.lit(None)).cast("string").alias("_s_grp"),
+    )  # fmt: skip
+    strat_codes = _dense_codes(sd.frame, stratify) if stratify else {None: 0}
+    group_codes = _dense_codes(sd.frame, sd.roles.group) if grouped else {None: 0}
+    active = frame.where(F.col("_s_scope") & F.col("_s_label").isNotNull())
+    cell_rows = active.groupBy("_s_label", "_s_strat", "_s_grp").count().collect()
+    found: dict[str, int] = {}
+    for row in cell_rows:
+        found[row["_s_label"]] = found.get(row["_s_label"], 0) + row["count"]
+    if set(found) - set(classes) or [found.get(c, 0) for c in classes] != list(
+        plan.before.values()
+    ):
+        raise DatasetError(
+            "The plan was made for other class counts than this data has"
+            + (f" in split {split!r}" if split is not None else "")
+            + "; make the plan from counts_for(dataset, split=..., mapping=...).",
+            kind="bad_parameter",
+        )
+    cells: list[tuple] = []  # (label, stratum value, group value, size, full, extra)
+    for index, label in enumerate(classes):
+        sizes = {}
+        values = {}
+        for row in cell_rows:
+            if row["_s_label"] == label:
+                code = (strat_codes[row["_s_strat"]], group_codes[row["_s_grp"]])
+                sizes[code] = row["count"]
+                values[code] = (row["_s_strat"], row["_s_grp"])
+        quotas = _cell_copies(sizes, plan.after[label], index, seed, len(strat_codes),
+                              stratify is not None, grouped)  # fmt: skip
+        # Cells that rank together (one stratum without several groups) share a threshold.
+        for code, (full, extra) in quotas.items():
+            cells.append((label, *values[code], sizes[code], full, extra))
+    # A cell whose every row gets one copy more has no ranking to do.
+    cells = [(lb, st, gr, n, full + 1, 0) if extra >= n else (lb, st, gr, n, full, extra)
+             for lb, st, gr, n, full, extra in cells]  # fmt: skip
+    spark = sd.frame.sparkSession
+    cell_table = spark.createDataFrame(
+        [(label, st, gr, full, i) for i, (label, st, gr, _, full, _) in enumerate(cells)],
+        "_c_label string, _c_strat string, _c_grp string, _c_full long, _c_rank int",
+    )
+    with_cell = active.join(
+        F.broadcast(cell_table),
+        (F.col("_s_label") == F.col("_c_label"))
+        & F.col("_s_strat").eqNullSafe(F.col("_c_strat"))
+        & F.col("_s_grp").eqNullSafe(F.col("_c_grp")),
+    )
+    bounds = _thresholds(spark, with_cell, {i: (c[3], c[5]) for i, c in enumerate(cells)})
+    bound_table = spark.createDataFrame(
+        [(i, lo, hi, need) for i, (lo, hi, need) in bounds.items()],
+        "_b_rank int, _b_lo long, _b_hi long, _b_need long",
+    )
+    joined = with_cell.join(F.broadcast(bound_table), F.col("_c_rank") == F.col("_b_rank"))
+    candidate = (F.col("_s_key") >= F.col("_b_lo")) & F.coalesce(
+        F.col("_s_key") < F.col("_b_hi"), F.col("_b_need") > 0
+    )
+    tiebreak = F.col(POSITION) if sd.key_col is None else F.xxhash64(*[_col(c) for c in sd.columns])
+    from pyspark.sql import Window
+
+    window = Window.partitionBy("_c_rank").orderBy("_s_key", tiebreak)
+    ranked = joined.where(candidate).withColumn(
+        "_s_copies",
+        F.col("_c_full") + (F.row_number().over(window) <= F.col("_b_need")).cast("long"),
+    )
+    sure = joined.where(~candidate).withColumn(
+        "_s_copies", F.col("_c_full") + (F.col("_s_key") < F.col("_b_lo")).cast("long")
+    )
+    keep = [*sd.frame.columns, "_s_label"]
+    chosen = ranked.select(*keep, "_s_copies").unionByName(sure.select(*keep, "_s_copies"))
+    passthrough = frame.where(~F.col("_s_scope")).select(
+        *keep, F.lit(1).cast("long").alias("_s_copies")
+    )
+    unplanned = frame.where(F.col("_s_scope") & F.col("_s_label").isNull()).select(
+        *keep, F.lit(0).cast("long").alias("_s_copies")
+    )
+    every = chosen.unionByName(passthrough).unionByName(unplanned)
+    order = class_order(classes)
+    index_map = F.create_map(*[x for c in classes for x in (F.lit(c), F.lit(order.index[c]))])
+    names = _added_names(sd.columns)
+    label = sd.roles.label
+    columns = []
+    if sd.key_col is None:
+        columns.append(F.col(POSITION).alias(names["row"]))
+    for name in sd.columns:
+        if name == label and mapping:
+            columns.append(F.col("_s_label").alias(name))
+        else:
+            columns.append(_col(name))
+    columns.append(
+        F.element_at(index_map, F.col("_s_label")).cast("int").alias(names["class_index"])
+    )
+    if mapping:
+        columns.append(_col(label).alias(names["original_label"]))
+    exploded = every.where(F.col("_s_copies") > 0).select(
+        *columns,
+        F.explode(F.sequence(F.lit(0).cast("long"), F.col("_s_copies") - 1)).alias(names["copy"]),
+    )
+    raw_label = _label_expr(sd)
+    reason = (
+        F.when(F.col("_s_label").isNotNull(), F.lit("undersampled"))
+        .when(raw_label.isNull(), F.lit("no label"))
+        .otherwise(F.lit("class dropped by the label mapping"))
+    )
+    dropped = every.where(F.col("_s_copies") == 0).select(*columns, reason.alias(names["reason"]))
+    passthrough_rows = passthrough.count() if split is not None else 0
+    return SparkResampled(manifest=exploded, dropped=dropped, plan=plan,
+                          passthrough_rows=passthrough_rows, split=split)  # fmt: skip
+
+
+def _added_names(columns: list[str]) -> dict[str, str]:
+    from ..apply import manifest_names
+
+    return manifest_names(columns)
+
+
+_MIN_KEY = -(2**63)
+
+
+def _share_bound(share: float) -> int:
+    """A threshold at ``share`` of the key range, as a flipped (signed) key."""
+    share = min(max(share, 0.0), 1.0)
+    return min(int(share * 2.0**64), 2**64 - 1) + _FLIP
+
+
+def _thresholds(
+    spark, frame, ranking: dict[int, tuple[int, int]]
+) -> dict[int, tuple[int, int, int]]:
+    """(low, high, rows in [low, high) to take) per cell, so that every row below
+    ``low`` is among the cell's ``extra`` smallest keys and none at or above
+    ``high``: bounds a few standard deviations either side of the ``extra / n``
+    quantile, checked by one count per cell and widened in the rare case one missed."""
+    lo_share: dict[int, float] = {}
+    hi_share: dict[int, float] = {}
+    for rank_id, (size, extra) in ranking.items():
+        if extra > 0:
+            spread = 8 * math.sqrt(extra) + 64
+            lo_share[rank_id] = max(0.0, (extra - spread) / size)
+            hi_share[rank_id] = min(1.0, (extra + spread) / size)
+    result = dict.fromkeys(ranking, (_MIN_KEY, _MIN_KEY, 0))
+    while lo_share:
+        table = spark.createDataFrame(
+            [(i, _share_bound(lo_share[i]) if lo_share[i] > 0 else _MIN_KEY,
+              _share_bound(hi_share[i]) if hi_share[i] < 1 else None) for i in lo_share],
+            "_t_rank int, _t_lo long, _t_hi long",
+        )  # fmt: skip
+        counted = (
+            frame.join(F.broadcast(table), F.col("_c_rank") == F.col("_t_rank"))
+            .groupBy("_t_rank", "_t_lo", "_t_hi")
+            .agg(
+                F.sum((F.col("_s_key") < F.col("_t_lo")).cast("long")).alias("below"),
+                F.sum(F.coalesce(F.col("_s_key") < F.col("_t_hi"), F.lit(True)).cast("long"))
+                .alias("upto"),
+            )
+            .collect()
+        )  # fmt: skip
+        for row in counted:
+            i = row["_t_rank"]
+            extra = ranking[i][1]
+            if row["below"] > extra:
+                lo_share[i] /= 4  # rare: too many below the low bound
+            elif row["upto"] < extra:
+                hi_share[i] = min(1.0, hi_share[i] * 4)
+            else:
+                hi = row["_t_hi"] if row["_t_hi"] is not None else 2**63 - 1
+                # The largest key (2**63 - 1 flipped) is never below "high" = that
+                # key; a cell that reaches it ranks every row above "low" instead.
+                result[i] = (
+                    row["_t_lo"],
+                    hi if row["_t_hi"] is not None else None,
+                    extra - row["below"],
+                )
+                del lo_share[i], hi_share[i]
+    return result
+
+
+def spark_split_names(sd: SparkDataset) -> list[str] | None:
+    """The split values (distinct values only reach the driver); None without splits."""
+    split = _text(sd, "split")
+    if split is None:
+        return None
+    return sorted(r[0] for r in sd.frame.select(split).distinct().collect() if r[0] is not None)
+
+
+def spark_counts(
+    sd: SparkDataset, *, split: str | None = None, mapping: LabelMapping | None = None
+) -> dict[str, int]:
+    """Class counts of the rows a plan changes (one split or all, after the mapping):
+    :func:`balance_core.apply.counts_for` on Spark, with its messages."""
+    frame = sd.frame
+    if split is not None:
+        names = spark_split_names(sd)
+        if names is None:
+            raise DatasetError(
+                f"The data has no split column, so it has no split {split!r}; leave the "
+                "split unset to balance all rows.",
+                kind="bad_parameter",
+            )
+        if split not in names:
+            raise DatasetError(
+                f"The data has no split {split!r}; its splits are {', '.join(map(repr, names))}.",
+                kind="bad_parameter",
+            )
+        frame = frame.where(_col(sd.roles.split).cast("string") == F.lit(split))
+    label = _label_expr(sd, mapping)
+    rows = frame.select(label.alias("l")).where(F.col("l").isNotNull()).groupBy("l").count()
+    pairs = {r["l"]: r["count"] for r in rows.collect()}
+    return {k: pairs[k] for k in sorted(pairs)}
+
+
+def spark_sample_weights(sd: SparkDataset, weights, *, mapping: LabelMapping | None = None):
+    """One weight per row (its class's weight) as a lazy DataFrame: ``path`` (if
+    any), ``label``, ``class_index``, ``weight``; null without a (mapped) label."""
+    classes = weights.labels
+    values = dict(zip(classes, weights.as_list, strict=True))
+    label = _label_expr(sd, mapping)
+    index = F.create_map(*[x for i, c in enumerate(classes) for x in (F.lit(c), F.lit(i))])
+    weight = F.create_map(*[x for c, w in values.items() for x in (F.lit(c), F.lit(float(w)))])
+    columns = [_col(sd.roles.path).alias("path")] if sd.roles.path else []
+    return sd.frame.select(
+        *columns,
+        label.alias("label"),
+        F.element_at(index, label).cast("int").alias("class_index"),
+        F.element_at(weight, label).cast("double").alias("weight"),
+    )

@@ -1,0 +1,245 @@
+"""``--engine spark``: the CLI's analyze, sampling, weights and apply commands on Spark.
+
+The same recipes, plans and messages as the pandas path (balance_core.cli); only
+counting and choosing rows run on Spark. Outputs are a Parquet folder (optionally
+partitioned by split) or one CSV file, written into a temporary folder beside the
+target and renamed into place: a failed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from .errors import DatasetError
+from .recipe import Recipe, Strategy, make_plan, run_counts
+
+__all__ = ["add_options", "run_command"]
+
+
+def add_options(parser: argparse.ArgumentParser, *, reader: bool = True) -> None:
+    """``--engine``, ``--master``, ``--conf`` (and ``--key-col``, ``--partition-by-split``)."""
+    parser.add_argument(
+        "--engine", choices=("pandas", "spark"), default="pandas", help="where rows are counted"
+    )
+    parser.add_argument("--master", help="Spark master (default: spark-submit's, else local[*])")
+    parser.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE", help="a Spark setting"
+    )
+    if reader:
+        parser.add_argument(
+            "--key-col", metavar="C", help="column identifying a row (default: the path column)"
+        )
+    parser.add_argument(
+        "--partition-by-split", action="store_true", help="Parquet output: a folder per split"
+    )
+
+
+def _conf(items: list[str]) -> dict[str, str]:
+    conf = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DatasetError(f"--conf needs KEY=VALUE, got {item!r}.", kind="usage")
+        conf[key.strip()] = value
+    return conf
+
+
+def run_command(args: argparse.Namespace, stdout: TextIO, *, mapping: dict, reader: dict) -> int:
+    """Run ``args.command`` on Spark; returns the exit status."""
+    from .engines import spark as engine
+
+    session = engine.spark_session(master=args.master, conf=_conf(args.conf))
+    if args.command == "apply":
+        try:
+            recipe = Recipe.from_json(Path(args.recipe).read_bytes())
+        except OSError as error:
+            raise DatasetError(
+                f"Cannot read the recipe {args.recipe!r} ({error.strerror}); check the path.",
+                kind="file_not_found",
+            ) from None
+        reader = {f"{r}_col": recipe.reader.get(r) for r in ("label", "path", "split", "group")}
+        if recipe.key_version != 2:
+            raise DatasetError(
+                "This recipe was made before rows had engine-independent keys (no key_version "
+                "2); replay it with the pandas engine (drop --engine spark).",
+                kind="bad_recipe",
+            )
+        key_col = recipe.key_col
+    else:
+        key_col = getattr(args, "key_col", None)
+    data = engine.read_spark(session, args.input, key_col=key_col, **reader)
+    if args.command == "analyze":
+        dist = engine.spark_distribution(data)
+        findings = () if args.no_findings else engine.spark_findings(data, dist)
+        report = dist.to_dict()
+        report["roles"] = data.roles.as_dict()
+        report["findings"] = [f.to_dict(max_items=20) for f in findings]
+        if args.json:
+            json.dump(report, stdout, ensure_ascii=False, allow_nan=False)
+            stdout.write("\n")
+        else:
+            stdout.write(_text_report(data, dist, findings))
+        return 0
+    if args.command != "apply":
+        recipe = _recipe(args, mapping, key_col)
+    output = args.output
+    _check_output(output, args.input)
+    split = _split(engine, data, recipe.split)
+    mapping = recipe.label_mapping or None
+    counts = engine.spark_counts(data, split=split, mapping=mapping)
+    outcome = replace(run_counts(recipe, counts), split=split)
+    if outcome.plan is None:
+        from .export import weights_json, write_atomic_many
+
+        write_atomic_many([(output, weights_json(outcome.weights, sampler=outcome.sampler))])
+        stdout.write(
+            f"{outcome.weights.method} weights for {len(outcome.weights.counts)} classes "
+            f"(spread {outcome.weights.spread:.2f}); wrote {output}\n"
+        )
+        return 0
+    plan = make_plan(counts, recipe.strategy)
+    chosen = engine.spark_resample(
+        data, plan, seed=recipe.seed, split=split, use_groups=recipe.use_groups,
+        stratify=recipe.stratify, mapping=mapping,
+    )  # fmt: skip
+    by_split = data.roles.split if getattr(args, "partition_by_split", False) else None
+    targets = [(output, chosen.manifest)]
+    if getattr(args, "dropped", None):
+        _check_output(args.dropped, args.input)
+        targets.append((args.dropped, chosen.dropped))
+    write_frames(targets, partition_by=by_split)
+    where = f" in split {split!r}" if split is not None else ""
+    stdout.write(
+        f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} rows; "
+        f"{chosen.passthrough_rows:,} rows of other splits unchanged; wrote {output}\n"
+    )
+    if getattr(args, "recipe", None) and args.command != "apply":
+        from .export import write_atomic_many
+
+        write_atomic_many([(args.recipe, recipe.to_json())])
+    return 0
+
+
+def _recipe(args: argparse.Namespace, mapping: dict, key_col: str | None) -> Recipe:
+    if args.command == "weights":
+        from .cli import _custom_weights
+
+        strategy = Strategy(
+            method="sampler" if args.sampler else "weights", weighting=args.method,
+            beta=args.beta, normalize=args.normalize, max_ratio=args.max_ratio,
+            custom=_custom_weights(args.custom), num_samples=args.num_samples,
+        )  # fmt: skip
+        return Recipe(strategy=strategy, split=args.split, label_mapping=mapping, key_col=key_col)
+    return Recipe(
+        strategy=Strategy(method=args.command, target=args.to), seed=args.seed,
+        split=args.split, use_groups=not args.no_groups, stratify=args.stratify,
+        label_mapping=mapping, key_col=key_col,
+    )  # fmt: skip
+
+
+def _split(engine, data, split: str | None) -> str | None:
+    if split in (None, "all"):
+        return None
+    names = engine.spark_split_names(data)
+    if split != "auto":
+        return split
+    if names is None:
+        return None
+    from .apply import TRAIN_NAMES
+
+    for value in sorted(names):
+        if value.strip().lower() in TRAIN_NAMES:
+            return value
+    raise DatasetError(
+        f"None of the splits ({', '.join(map(repr, sorted(names)))}) is called 'train'; "
+        "choose the split to balance (split=... or --split).",
+        kind="bad_parameter",
+    )
+
+
+def _check_output(output: str, source: str) -> None:
+    target = Path(output).resolve()
+    if target == Path(source).resolve():
+        raise DatasetError(
+            f"An output would overwrite the input {source!r}; write somewhere else.", kind="usage"
+        )
+    if not target.parent.is_dir():
+        raise DatasetError(
+            f"The folder {str(target.parent)!r} does not exist; create it first.", kind="usage"
+        )
+
+
+def write_frames(targets: list[tuple[str, object]], *, partition_by: str | None = None) -> None:
+    """Write each DataFrame to its target (``.csv``: one CSV file with a header;
+    anything else: a Parquet folder), all or nothing: every frame goes into a
+    temporary folder beside its target first, and only when all are written are
+    they renamed into place (an existing target is replaced only then)."""
+    staged = []
+    try:
+        for output, frame in targets:
+            target = Path(output).resolve()
+            temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+            staged.append((target, temp))
+            as_csv = target.suffix.lower() == ".csv"
+            try:
+                if as_csv:
+                    frame.coalesce(1).write.mode("overwrite").option("header", True).csv(
+                        str(temp / "out")
+                    )
+                else:
+                    writer = frame.write.mode("overwrite")
+                    if partition_by:
+                        writer = writer.partitionBy(partition_by)
+                    writer.parquet(str(temp / "out"))
+            except Exception as error:
+                from .engines.spark import _first_line
+
+                raise DatasetError(
+                    f"Spark could not write {output!r} ({_first_line(error)}); nothing was "
+                    "written.",
+                    kind="write_failed",
+                ) from None
+        for target, temp in staged:
+            out = temp / "out"
+            if target.suffix.lower() == ".csv":
+                parts = sorted(out.glob("part-*.csv"))
+                source = parts[0] if parts else None
+                if source is None:  # no rows: Spark writes no part file
+                    source = out / "empty.csv"
+                    source.write_bytes(b"")
+            else:
+                source = out
+            if target.is_dir():
+                old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+                os.rename(target, old)
+                os.rename(source, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(source, target)
+    finally:
+        for _, temp in staged:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _text_report(data, dist, findings) -> str:
+    from .cli import _bars, _printable
+
+    lines = [f"Seesaw analysis of {_printable(data.name)} (Spark)"]
+    lines.append(
+        f"{dist.n_rows:,} rows, {dist.n_classes:,} classes, {dist.missing_labels:,} without a label"
+    )
+    lines += ["", *_bars(dist.counts, dist.minority, dist.majority), ""]
+    if dist.n_classes:
+        lines.append(f"Imbalance ratio {dist.ratio_text}")
+        lines.append(f"Verdict: {dist.verdict_reason}")
+    for finding in findings:
+        lines.append(f"  [{finding.severity}] {finding.kind}: {_printable(finding.message)}")
+    return "\n".join(lines) + "\n"
