@@ -21,7 +21,7 @@ def read_and_analyze(
 ) -> bc.Analysis:
     """Read the file at ``path`` as ``name`` under ``limits`` and analyse it."""
     dataset = bc.read_dataset(
-        path, name=name, progress=progress, limits=limits, sheet=sheet, multilabel="off"
+        path, name=name, progress=progress, limits=limits, sheet=sheet, multilabel="auto"
     )
     return bc.analyze(dataset)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ UPLOADER_GENERATION = "seesaw.uploader_generation"
 UPLOAD_ERROR = "seesaw.upload_error"
 UPLOAD_READ = "seesaw.upload_read"
 RECIPE = "seesaw.recipe"
+SAMPLE_RECIPE = "seesaw.sample_recipe"
 MAPPING = "seesaw.label_mapping"
 COLUMNS_SEEN = "seesaw.columns_seen"
 DEFAULT_EXAMPLE = "lung_ct"
@@ -264,7 +266,7 @@ def _read(
     def build() -> bc.Analysis:
         if trusted:
             dataset = bc.read_dataset(
-                spool.path, name=name, limits=limits, sheet=sheet, multilabel="off"
+                spool.path, name=name, limits=limits, sheet=sheet, multilabel="auto"
             )
             return bc.analyze(dataset)
         bar, progress = _progress_bar()
@@ -317,10 +319,9 @@ def _load(spool: Spool, sha256: str, size: int, name: str, *, example: str | Non
     # ours, so a tight operator setting never breaks the first page view.
     limits = bc.DEFAULT_LIMITS if example else app_limits()
     analysis = _read(spool, sha256, name, limits, trusted=example is not None)
-    if analysis.dataset.kind == "detection":
-        raise bc.DatasetError(not_drawn_yet(analysis.dataset), kind="wrong_kind")
     current = _make_current(spool, sha256, size, name, limits, analysis, example)
     st.session_state.pop(RECIPE, None)
+    st.session_state.pop(SAMPLE_RECIPE, None)
     st.session_state[MAPPING] = {}
     return current
 
@@ -336,17 +337,6 @@ def _forget_upload(upload) -> None:
     except Exception:  # an internal API: at worst the bytes stay until the session ends
         log.warning("Could not drop an upload from Streamlit's store", exc_info=True)
     upload.close()
-
-
-def not_drawn_yet(dataset: bc.Dataset) -> str:
-    """The sentence for a detection dataset, which the pages cannot draw yet."""
-    boxes = dataset.annotations.n_annotations
-    return (
-        f"This is a {dataset.source.format.upper()} object detection dataset "
-        f"({dataset.n_rows:,} images, {boxes:,} boxes); the dashboard does not draw boxes "
-        "yet, so analyse and balance it from the command line: python -m balance_core "
-        "analyze FILE (then sample --method repeat-factor)."
-    )
 
 
 def load_example(key: str) -> Current:
@@ -520,4 +510,85 @@ def balanced_zip_bytes(current: Current, manifest) -> bytes:
         manifest,
         budget=_budget(),
         what="Writing the balanced zip",
+    )
+
+
+# --- several labels or boxes per sample ----------------------------------------------
+
+
+def summary(current: Current):
+    """The detection or multi-label summary of the current dataset and its findings
+    (the library's), built once per content and roles."""
+    from balance_core.detection import detection_findings, summarize_detection
+    from balance_core.multilabel import multilabel_findings, summarize_multilabel
+
+    dataset = current.dataset
+
+    def build():
+        if dataset.kind == "detection":
+            found = summarize_detection(dataset)
+            return found, tuple(detection_findings(dataset, found))
+        found = summarize_multilabel(dataset)
+        return found, tuple(multilabel_findings(dataset, found))
+
+    return CACHE.get_or_build(("summary", current.key), build, pin=_owner())
+
+
+def cached(key: tuple, build):
+    """A value built once per key in the shared cache, pinned for this session."""
+    return CACHE.get_or_build(key, build, pin=_owner())
+
+
+def get_sample_recipe(current: Current) -> Recipe:
+    """The Balance page's choice for samples with several labels or boxes (repeat
+    factor for detection, ML-ROS for multi-label until then)."""
+    from balance_core.sample_recipe import sample_recipe
+
+    recipe = st.session_state.get(SAMPLE_RECIPE)
+    if recipe is None:
+        if current.dataset.kind == "detection":
+            record = {"method": "repeat_factor", "threshold": 0.3, "seed": 0}
+        else:
+            record = {"method": "ml_ros", "percentage": 25.0, "seed": 0}
+        recipe = sample_recipe(record)
+    return recipe
+
+
+def set_sample_recipe(recipe: Recipe) -> None:
+    st.session_state[SAMPLE_RECIPE] = recipe
+
+
+def export_sample_recipe(current: Current, recipe: Recipe | None = None) -> Recipe:
+    """The sample-plan recipe to export, with the reader settings ``apply`` needs to
+    read the upload the same way (:func:`balance_core.cli_detect.recorded_reader`),
+    the input's fingerprint and a CSV manifest."""
+    from balance_core.cli_detect import recorded_reader
+
+    dataset = current.dataset
+    return replace(
+        recipe or get_sample_recipe(current),
+        reader=recorded_reader(dataset, sheet=current.sheet),
+        input={
+            "name": current.name,
+            "format": dataset.source.format,
+            "size_bytes": current.size,
+            "sha256": current.sha256,
+        },
+        output={"format": "csv", "neutralize_formulas": True},
+    )
+
+
+def sample_outcome(current: Current, recipe: Recipe):
+    """The sample-plan recipe carried out on the current dataset (the library's
+    :func:`~balance_core.sample_recipe.run_samples`), cached by the recipe's bytes."""
+    from balance_core.sample_recipe import run_samples
+
+    dataset = current.dataset
+    plan = json.dumps(recipe.strategy.sample_plan, sort_keys=True)
+    key = ("sample_outcome", current.key, plan, recipe.split)
+    return CACHE.get_or_build(
+        key,
+        lambda: run_samples(recipe, dataset),
+        pin=_owner(),
+        size=lambda value: nbytes(value, {id(dataset), id(dataset.raw)}),
     )
