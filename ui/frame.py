@@ -115,10 +115,14 @@ def _sidebar() -> state.Current:
                 state.load_example(key)
     current = state.get_current()
     dist = current.distribution
+    dataset = current.dataset
+    # Detection and multi-label rows are images or samples; their classes are the
+    # labels, not the label sets a row carries.
+    rows = {"detection": "images", "multilabel": "samples"}.get(dataset.kind, "rows")
+    classes = len(dataset.annotations.classes) if dataset.kind != "single" else dist.n_classes
     st.caption(
         f"**{md(current.name)}** · {_size(current.size)} · "
-        f"{dist.n_rows:,} rows · {dist.n_classes:,} classes"
-        + (" · example" if current.example else "")
+        f"{dist.n_rows:,} {rows} · {classes:,} classes" + (" · example" if current.example else "")
     )
     return current
 
