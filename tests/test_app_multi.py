@@ -196,3 +196,25 @@ def test_hostile_class_names_are_escaped_on_every_page():
             assert "<b>x</b>" not in element.value
         for spec in at.get("plotly_chart"):
             assert "<b>x</b>" not in spec.proto.spec
+
+
+def test_balance_compares_every_method_as_the_library_plans_them():
+    from balance_core.sample_recipe import make_sample_plan
+
+    at = load("road_objects")
+    at.switch_page("pages/2_Balance.py").run()
+    clean(at)
+    table = next(d.value for d in at.dataframe if "method" in d.value.columns)
+    dataset = bc.read_dataset(EXAMPLES["road_objects"].data(), name="road_objects_yolo.zip")
+    labels = sample_labels(dataset, split="train")
+    records = [
+        {"method": "repeat_factor", "threshold": 0.3, "seed": 0},
+        {"method": "image_undersample", "target": "equal", "seed": 0},
+        {"method": "image_oversample", "target": "equal", "seed": 0},
+    ]
+    plans = [make_sample_plan(r, labels) for r in records]
+    assert list(table["images after"]) == [p.rows_after for p in plans]
+    assert list(table["boxes after"]) == [sum(p.boxes_after.values()) for p in plans]
+    assert list(table["ratio after (boxes)"]) == pytest.approx(
+        [p.ratio_after("boxes") for p in plans]
+    )

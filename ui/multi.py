@@ -13,6 +13,7 @@ import shlex
 import pandas as pd
 import streamlit as st
 
+import balance_core as bc
 from balance_core.charts import (
     before_after_chart,
     box_sizes_chart,
@@ -255,7 +256,49 @@ def balance(current: state.Current) -> None:
         )
         for warning in weights.warnings:
             st.warning(frame.md(warning))
+    compare(current, record)
     st.page_link("pages/3_Export.py", label="Export this choice", icon=":material/download:")
+
+
+def _comparison_records(current: state.Current, record: dict) -> list[dict]:
+    chosen = {record["method"]: record}
+    if current.dataset.kind == "detection":
+        defaults = [
+            {"method": "repeat_factor", "threshold": 0.3, "seed": 0},
+            {"method": "image_undersample", "target": "equal", "seed": 0},
+            {"method": "image_oversample", "target": "equal", "seed": 0},
+        ]
+    else:
+        defaults = [
+            {"method": "ml_ros", "percentage": 25.0, "seed": 0},
+            {"method": "ml_rus", "percentage": 25.0, "seed": 0},
+        ]
+    return [chosen.get(d["method"], d) for d in defaults]
+
+
+def compare(current: state.Current, record: dict) -> None:
+    """Every resampling method side by side on the same data (each plan cached)."""
+    words = _unit_words(current)
+    rows = []
+    for candidate in _comparison_records(current, record):
+        name = (DETECTION_METHODS | MULTILABEL_METHODS)[candidate["method"]]
+        try:
+            plan = state.sample_outcome(current, sample_recipe(candidate, split="auto")).plan
+        except bc.DatasetError as error:
+            rows.append({"method": name, "note": str(error)})
+            continue
+        row = {
+            "method": name,
+            f"{words} before": plan.rows_before,
+            f"{words} after": plan.rows_after,
+            f"ratio after ({words})": plan.ratio_after("samples"),
+        }
+        if plan.labels.has_boxes:
+            row["boxes after"] = sum(plan.boxes_after.values())
+            row["ratio after (boxes)"] = plan.ratio_after("boxes")
+        rows.append(row)
+    with st.expander("Compare the methods", icon=":material/compare_arrows:"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 # --- Export ---------------------------------------------------------------------------
