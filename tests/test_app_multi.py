@@ -218,3 +218,36 @@ def test_balance_compares_every_method_as_the_library_plans_them():
     assert list(table["ratio after (boxes)"]) == pytest.approx(
         [p.ratio_after("boxes") for p in plans]
     )
+
+
+def test_uncertain_cells_choice_rereads_and_replays(served, tmp_path):  # noqa: F811
+    data = EXAMPLES["chest_xray"].data()
+    at = start()
+    upload(at, "chexpert.csv", data)
+    at.switch_page("pages/1_Overview.py").run()
+    clean(at)
+    at.radio(key="reader.uncertain").set_value("ones").run()
+    clean(at)
+    ones = summarize_multilabel(bc.read_dataset(data, name="chexpert.csv", uncertain="ones"))
+    ignore = summarize_multilabel(bc.read_dataset(data, name="chexpert.csv"))
+    assert ones.positives != ignore.positives  # the choice matters on this table
+    table = at.dataframe[0].value
+    assert dict(zip(table["label"], table["positives"], strict=True)) == ones.positives
+    at.switch_page("pages/2_Balance.py").run()
+    at.radio(key="balance.method").set_value("label_weights:pos_weight").run()
+    at.switch_page("pages/3_Export.py").run()
+    _replay(at, served, tmp_path, data)
+    recipe = json.loads(download(at, served, "recipe.json"))
+    assert recipe["reader"]["uncertain"] == "ones"
+
+
+def test_a_multilabel_table_can_be_read_as_one_label_per_row():
+    data = chest_xray_table(style="nih", n_rows=200)
+    at = start()
+    upload(at, "nih.csv", data)
+    at.switch_page("pages/1_Overview.py").run()
+    at.button(key="reader.single").click().run()
+    assert not at.exception, at.exception  # (the single-label verdict is an st.error)
+    single = bc.analyze(bc.read_dataset(data, name="nih.csv", multilabel="off"))
+    assert at.session_state["seesaw.dataset"].dataset.kind == "single"
+    assert metric(at, "Classes") == f"{single.distribution.n_classes:,}"

@@ -108,9 +108,46 @@ def _findings(findings) -> None:
             st.text(finding.message)
 
 
+UNCERTAIN = {
+    "ignore": "neither positive nor negative (U-Ignore)",
+    "zeros": "negative (U-Zeros)",
+    "ones": "positive (U-Ones)",
+}
+
+
+def reading(current: state.Current) -> None:
+    """How a multi-label table was read, and the choice to read it otherwise."""
+    if current.dataset.kind != "multilabel":
+        return
+    summary, _ = state.summary(current)
+    reader = dict(current.reader)
+    with st.expander("How the labels were read", icon=":material/tune:"):
+        st.caption(
+            f"Several labels per sample: {len(summary.classes):,} labels, "
+            f"{summary.label_sets:,} distinct label sets."
+        )
+        if any(summary.uncertain.values()) or "uncertain" in reader:
+            policies = list(UNCERTAIN)
+            policy = st.radio(
+                "Uncertain cells (-1) count as",
+                policies,
+                index=policies.index(reader.get("uncertain", "ignore")),
+                format_func=UNCERTAIN.__getitem__,
+                horizontal=True,
+                key="reader.uncertain",
+            )
+            if policy != reader.get("uncertain", "ignore"):
+                state.set_reader({**reader, "uncertain": policy})
+                st.rerun()
+        if st.button("Read as one label per row (each combination a class)", key="reader.single"):
+            state.set_reader({"multilabel": "off"})
+            st.rerun()
+
+
 def overview(current: state.Current) -> None:
     dataset = current.dataset
     summary, findings = state.summary(current)
+    reading(current)
     metrics(current)
     seesaw(current, key="overview")
     if dataset.kind == "detection":

@@ -127,13 +127,15 @@ class Current:
     example: str | None = None
     # The worksheet asked for (None: the reader's pick).
     sheet: str | None = None
+    # read_dataset options chosen in the app, as sorted pairs (none: multilabel="auto").
+    reader: tuple[tuple[str, object], ...] = ()
     # Zips and workbooks of several sheets only: what thumbnails, the balanced zip and
     # another sheet read.
     spool: Spool | None = field(default=None, repr=False)
 
     @property
     def read_key(self) -> tuple:
-        return _key(self.sha256, self.name, self.limits, self.sheet)
+        return _key(self.sha256, self.name, self.limits, self.sheet, self.reader)
 
     @property
     def key(self) -> tuple:
@@ -171,9 +173,9 @@ class Current:
         return None if self.spool is None else self.spool.path
 
 
-def _key(sha256: str, name: str, limits: bc.Limits, sheet: str | None) -> tuple:
+def _key(sha256: str, name: str, limits: bc.Limits, sheet: str | None, reader: tuple = ()) -> tuple:
     # Two sheets of one workbook share the bytes' SHA-256 but not their analyses.
-    return ("analysis", sha256, name, astuple(limits), sheet)
+    return ("analysis", sha256, name, astuple(limits), sheet, *((reader,) if reader else ()))
 
 
 def _reanalyze(current: Current) -> bc.Analysis:
@@ -231,7 +233,11 @@ def _make_current(
         limits=limits,
         example=example,
         sheet=sheet,
-        spool=spool if source.format == "zip" or source.other_sheets else None,
+        # A multi-label table's too: another reading of it (uncertain cells, one label
+        # per row) reads the bytes again.
+        spool=spool
+        if source.format == "zip" or source.other_sheets or analysis.dataset.kind == "multilabel"
+        else None,
     )
     _set_current(current)
     return current
@@ -256,18 +262,18 @@ def _read(
     *,
     trusted: bool,
     sheet: str | None = None,
+    reader: tuple = (),
 ):
     """Read and analyse once per distinct content: in a worker for uploads, here for
     the bundled examples. Keyed by the SHA-256 with the file name (it picks the reader
     and appears in findings, so nobody sees another uploader's file name), the limits
     read under and the sheet."""
-    key = _key(sha256, name, limits, sheet)
+    key = _key(sha256, name, limits, sheet, reader)
 
     def build() -> bc.Analysis:
         if trusted:
-            dataset = bc.read_dataset(
-                spool.path, name=name, limits=limits, sheet=sheet, multilabel="auto"
-            )
+            options = {"multilabel": "auto", **dict(reader)}
+            dataset = bc.read_dataset(spool.path, name=name, limits=limits, sheet=sheet, **options)
             return bc.analyze(dataset)
         bar, progress = _progress_bar()
         try:
@@ -277,6 +283,7 @@ def _read(
                 name,
                 limits,
                 sheet,
+                reader,
                 budget=_budget(),
                 what=f"Reading {name!r}",
                 progress=progress,
@@ -372,9 +379,38 @@ def set_sheet(sheet: str) -> Current:
         trusted=current.example is not None,
         sheet=sheet,
     )
-    updated = replace(current, sheet=sheet, roles=())
+    updated = replace(current, sheet=sheet, roles=(), reader=())
     _set_current(updated)
     st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return updated
+
+
+def set_reader(options: dict) -> Current:
+    """Read the current file again with other ``read_dataset`` options (how a
+    multi-label table's uncertain cells count, or one label per row).
+
+    Raises DatasetError when it cannot be read so; the current reading then stays."""
+    current = get_current()
+    if current.spool is None:
+        raise bc.DatasetError(
+            "This file's bytes are no longer held; upload it again to read it otherwise.",
+            kind="usage",
+        )
+    reader = tuple(sorted(options.items()))
+    _read(
+        current.spool,
+        current.sha256,
+        current.name,
+        current.limits,
+        trusted=current.example is not None,
+        sheet=current.sheet,
+        reader=reader,
+    )
+    updated = replace(current, reader=reader, roles=())
+    _set_current(updated)
+    st.session_state.pop(RECIPE, None)
+    st.session_state.pop(SAMPLE_RECIPE, None)
     st.session_state[MAPPING] = {}
     return updated
 
@@ -567,7 +603,7 @@ def export_sample_recipe(current: Current, recipe: Recipe | None = None) -> Reci
     dataset = current.dataset
     return replace(
         recipe or get_sample_recipe(current),
-        reader=recorded_reader(dataset, sheet=current.sheet),
+        reader=recorded_reader(dataset, options=dict(current.reader), sheet=current.sheet),
         input={
             "name": current.name,
             "format": dataset.source.format,
