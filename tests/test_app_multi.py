@@ -251,3 +251,24 @@ def test_a_multilabel_table_can_be_read_as_one_label_per_row():
     single = bc.analyze(bc.read_dataset(data, name="nih.csv", multilabel="off"))
     assert at.session_state["seesaw.dataset"].dataset.kind == "single"
     assert metric(at, "Classes") == f"{single.distribution.n_classes:,}"
+
+
+@pytest.mark.parametrize("key", ["road_objects", "chest_xray"])
+def test_sampler_weights_preview_and_replay(served, tmp_path, key):  # noqa: F811
+    from balance_core.sample_plans import sample_label_weights
+
+    example = EXAMPLES[key]
+    data = example.data()
+    at = start()
+    upload(at, example.filename, data)
+    at.switch_page("pages/2_Balance.py").run()
+    at.radio(key="balance.method").set_value("sample_weights:max").run()
+    clean(at)
+    dataset = bc.read_dataset(data, name=example.filename)
+    split = "train" if key == "road_objects" else None
+    sampler = sample_label_weights(sample_labels(dataset, split=split))
+    table = at.dataframe[0].value
+    shares = dict(zip(table["label"], table["share of draws"], strict=True))
+    assert shares == pytest.approx(sampler.label_draw_share)
+    at.switch_page("pages/3_Export.py").run()
+    assert _replay(at, served, tmp_path, data) == ["sampler_weights.csv"]

@@ -29,7 +29,12 @@ from balance_core.sample_export import (
     sample_snippets,
     yolo_image_list,
 )
-from balance_core.sample_recipe import label_weights_for, sample_recipe, sample_record
+from balance_core.sample_recipe import (
+    label_weights_for,
+    sample_recipe,
+    sample_record,
+    sample_weights_table,
+)
 
 from . import frame, state
 
@@ -39,12 +44,14 @@ DETECTION_METHODS = {
     "image_undersample": "Image-level undersampling",
     "image_oversample": "Image-level oversampling",
     "label_weights:pos_weight": "Per-class pos_weight (no resampling)",
+    "sample_weights:max": "Per-image sampler weights (WeightedRandomSampler)",
 }
 MULTILABEL_METHODS = {
     "ml_ros": "ML-ROS: clone samples of rare labels",
     "ml_rus": "ML-RUS: delete samples of frequent labels",
     "label_weights:pos_weight": "Per-label pos_weight for BCEWithLogitsLoss",
     "label_weights:effective_number": "Per-label effective-number weights",
+    "sample_weights:max": "Per-sample sampler weights (WeightedRandomSampler)",
 }
 KIND_WORD = {"detection": "images", "multilabel": "samples"}
 
@@ -238,6 +245,8 @@ def _record(current: state.Current) -> dict:
             key="balance.percentage",
         )
         return {"method": method, "percentage": percentage, "seed": seed}
+    if method.startswith("sample_weights:"):
+        return {"method": method}
     return {"method": method, "max_weight": None}
 
 
@@ -277,6 +286,27 @@ def balance(current: state.Current) -> None:
         st.dataframe(pd.DataFrame(plan.cost_rows()), hide_index=True)
         for warning in plan.warnings:
             st.warning(frame.md(warning))
+    elif outcome.sampler is not None:
+        sampler = outcome.sampler
+        st.subheader("Share of draws per label, before and after")
+        st.caption(
+            "Each sample is drawn with weight max over its labels of 1 / (samples with "
+            "the label); samples with no label count as one more label of their own."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "label": list(sampler.labels.classes),
+                    "share before": [sampler.label_share_before[c] for c in sampler.labels.classes],
+                    "share of draws": [sampler.label_draw_share[c] for c in sampler.labels.classes],
+                }
+            ),
+            hide_index=True,
+            column_config={
+                "share before": st.column_config.NumberColumn(format="percent"),
+                "share of draws": st.column_config.NumberColumn(format="percent"),
+            },
+        )
     else:
         weights = outcome.weights
         st.subheader("Weight per label")
@@ -350,6 +380,8 @@ def command(current: state.Current, recipe) -> str:
         parts += ["-o", "manifest.csv"]
         if outcome.plan.labels.has_boxes:
             parts += ["--yolo-list", "train.txt", "--coco", "coco.json"]
+    elif outcome.sampler is not None:
+        parts += ["-o", "sampler_weights.csv"]
     else:
         parts += ["-o", "weights.json"]
     return shlex.join(parts)
@@ -367,6 +399,11 @@ def downloads(current: state.Current, recipe) -> dict[str, bytes]:
         if outcome.plan.labels.has_boxes:
             files["train.txt"] = yolo_image_list(dataset, outcome.plan)
             files["coco.json"] = coco_json(dataset, outcome.plan)
+    elif outcome.sampler is not None:
+        sink = io.BytesIO()
+        table = sample_weights_table(dataset, outcome.sampler)
+        write_table_csv(table, sink, neutralize_formulas=True)
+        files["sampler_weights.csv"] = sink.getvalue()
     else:
         files["weights.json"] = label_weights_json(outcome.weights)
     return files
