@@ -288,3 +288,17 @@ def test_detection_upload_overview_and_balance(server, browser, tmp_path):
     page.get_by_text("Boxes per class, before and after").scroll_into_view_if_needed()
     shot(page, "balance_detection_boxes")
     page.context.close()
+
+
+def test_multilabel_overview_heatmap(server, browser, tmp_path):
+    from balance_core.detection_examples import chest_xray_table
+
+    page = open_page(browser, server)
+    upload(page, tmp_path, "chexpert.csv", chest_xray_table())
+    go(page, server, "Overview")
+    page.locator(".js-plotly-plot").nth(1).wait_for()  # positives, co-occurrence
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1
+    shot(page, "overview_multilabel")
+    page.get_by_text("Co-occurrence", exact=True).scroll_into_view_if_needed()
+    shot(page, "overview_multilabel_cooccurrence")
+    page.context.close()

@@ -93,7 +93,8 @@ def _sidebar() -> state.Current:
                 current = state.load_upload(upload)
                 status.update(label=f"Read {md(upload.name)}", state="complete")
             st.session_state[state.UPLOAD_READ] = (
-                f"Read {md(upload.name)}: {current.distribution.n_rows:,} rows"
+                f"Read {md(upload.name)}: {current.distribution.n_rows:,} "
+                + {"detection": "images", "multilabel": "samples"}.get(current.dataset.kind, "rows")
             )
         except (bc.DatasetError, LimitsConfigError) as error:
             st.session_state[state.UPLOAD_ERROR] = md(str(error))
