@@ -6,7 +6,7 @@ import streamlit as st
 
 from balance_core.charts import seesaw_chart
 from balance_core.examples import EXAMPLES
-from ui import columns, frame, state
+from ui import columns, frame, multi, state
 
 current = frame.page("Home")
 
@@ -31,6 +31,16 @@ for column, (key, example) in zip(cards, EXAMPLES.items(), strict=True):
 with frame.guard():
     dist = current.distribution
     st.subheader(f"Current dataset: {frame.md(current.name)}")
+    if current.dataset.kind != "single":
+        multi.metrics(current)
+        multi.seesaw(current, key="home")
+        findings = state.summary(current)[1]
+        if findings:
+            st.warning(
+                f"{len(findings)} finding(s) about the data: see the Overview page.",
+                icon=":material/search:",
+            )
+        st.stop()
     metrics = st.columns(4)
     metrics[0].metric("Rows", f"{dist.n_rows:,}")
     metrics[1].metric("Classes", f"{dist.n_classes:,}")

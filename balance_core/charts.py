@@ -17,6 +17,9 @@ from .stats import Distribution
 
 __all__ = [
     "before_after_chart",
+    "box_sizes_chart",
+    "boxes_per_image_chart",
+    "cooccurrence_chart",
     "fold_classes",
     "plotly_text",
     "seesaw_chart",
@@ -88,7 +91,11 @@ def _count_axis(values: list[int], *, log_scale: bool) -> dict:
 
 
 def seesaw_chart(
-    dist: Distribution, *, log_scale: bool = False, max_bars: int = LONG_TAIL_BARS
+    dist: Distribution,
+    *,
+    log_scale: bool = False,
+    max_bars: int = LONG_TAIL_BARS,
+    unit: str = "samples",
 ) -> go.Figure:
     """The "seesaw": one bar per class, sorted by count, majority and minority picked
     out, a reference line at the minority count, the imbalance ratio in the title.
@@ -98,6 +105,8 @@ def seesaw_chart(
     dist : Distribution
     log_scale : bool, default False
         Count axis on a log scale (for long tails).
+    unit : str, default "samples"
+        What is counted (boxes, images, area, positives): the axis title and hover.
     max_bars : int, default 30
         With more classes, the largest ``max_bars - 1`` are drawn and the rest summed
         into one bar (minority still picked out in the title).
@@ -123,7 +132,9 @@ def seesaw_chart(
             textposition="outside",
             cliponaxis=False,
             customdata=[[n / total] for n in counts],
-            hovertemplate="%{x}<br>%{y:,} samples (%{customdata[0]:.1%})<extra></extra>",
+            hovertemplate=(
+                f"%{{x}}<br>%{{y:,}} {plotly_text(unit)} (%{{customdata[0]:.1%}})<extra></extra>"
+            ),
         )
     )
     if dist.n_classes > 1 and dist.minority is not None:
@@ -144,7 +155,7 @@ def seesaw_chart(
     figure.update_layout(
         title=f"Imbalance ratio {dist.ratio_text} · {dist.n_classes:,} classes{minority}",
         xaxis={"title": "class", **_class_axis(names)},
-        yaxis={"title": "samples", **_count_axis(counts, log_scale=log_scale)},
+        yaxis={"title": plotly_text(unit), **_count_axis(counts, log_scale=log_scale)},
         showlegend=False,
         margin={"t": 60, "b": 40, "l": 40, "r": 20},
         bargap=0.25,
@@ -158,9 +169,11 @@ def before_after_chart(
     *,
     log_scale: bool = False,
     max_bars: int = LONG_TAIL_BARS,
+    unit: str = "samples",
 ) -> go.Figure:
     """Counts per class before and after a sampling plan, side by side; past
-    ``max_bars`` classes the smaller ones are summed into one pair of bars."""
+    ``max_bars`` classes the smaller ones are summed into one pair of bars
+    (``unit`` names the count axis: samples, images, boxes)."""
     shown, rest = fold_classes(before, max_bars=max_bars)
     names = _unique_names(shown) + ([_tail_name(rest)] if rest else [])
     figure = go.Figure()
@@ -183,7 +196,7 @@ def before_after_chart(
     figure.update_layout(
         barmode="group",
         xaxis=_class_axis(names),
-        yaxis={"title": "samples", **_count_axis(values_drawn, log_scale=log_scale)},
+        yaxis={"title": plotly_text(unit), **_count_axis(values_drawn, log_scale=log_scale)},
         legend={"orientation": "h", "y": 1.1},
         margin={"t": 40, "b": 40, "l": 40, "r": 20},
     )
@@ -259,5 +272,85 @@ def split_chart(
         yaxis={"title": "samples", **_count_axis(values_drawn, log_scale=log_scale)},
         legend={"orientation": "h", "y": 1.1, "title": "split"},
         margin={"t": 40, "b": 40, "l": 40, "r": 20},
+    )
+    return figure
+
+
+SIZE_COLORS = {"small": "#E4572E", "medium": "#FFC914", "large": "#29BF12", "unknown": "#A5A5B8"}
+
+
+def box_sizes_chart(
+    sizes: Mapping[str, Mapping[str, int]], *, max_bars: int = LONG_TAIL_BARS
+) -> go.Figure:
+    """Boxes per class in COCO's size buckets (small: area below 32², medium: below
+    96², large), stacked; classes ordered by boxes, the tail summed."""
+    totals = {label: sum(buckets.values()) for label, buckets in sizes.items()}
+    shown, rest = fold_classes(totals, max_bars=max_bars)
+    names = _unique_names(shown) + ([_tail_name(rest)] if rest else [])
+    figure = go.Figure()
+    for bucket, color in SIZE_COLORS.items():
+        values = [sizes[label].get(bucket, 0) for label in shown]
+        if rest:
+            values.append(sum(sizes[label].get(bucket, 0) for label in rest))
+        if bucket == "unknown" and not any(values):
+            continue
+        figure.add_bar(
+            name=bucket,
+            x=names,
+            y=values,
+            marker_color=color,
+            hovertemplate=f"%{{x}}<br>{bucket}: %{{y:,}} boxes<extra></extra>",
+        )
+    figure.update_layout(
+        barmode="stack",
+        xaxis=_class_axis(names),
+        yaxis_title="boxes",
+        legend={"orientation": "h", "y": 1.1, "title": "size"},
+        margin={"t": 40, "b": 40, "l": 40, "r": 20},
+    )
+    return figure
+
+
+def boxes_per_image_chart(histogram) -> go.Figure:
+    """Images with 0, 1, ... boxes (the last bin: that many or more)."""
+    bins = len(histogram)
+    names = [str(k) for k in range(bins - 1)] + [f"{bins - 1}+"]
+    figure = go.Figure(
+        go.Bar(
+            x=names,
+            y=[int(v) for v in histogram],
+            marker_color=AFTER_COLOR,
+            hovertemplate="%{x} boxes: %{y:,} images<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis={"title": "boxes in the image", "type": "category"},
+        yaxis_title="images",
+        margin={"t": 30, "b": 40, "l": 40, "r": 20},
+    )
+    return figure
+
+
+def cooccurrence_chart(classes, matrix, *, max_labels: int = 60) -> go.Figure:
+    """The label co-occurrence matrix as a heatmap: cell (i, j) counts the samples
+    with both labels, the diagonal each label's positives."""
+    shown = list(classes)[:max_labels]
+    names = _unique_names(shown)
+    k = len(shown)
+    values = [[int(matrix[i][j]) for j in range(k)] for i in range(k)]
+    figure = go.Figure(
+        go.Heatmap(
+            z=values,
+            x=names,
+            y=names,
+            colorscale="Purples",
+            hovertemplate="%{y} and %{x}: %{z:,} samples<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        xaxis=_class_axis(names),
+        yaxis={**_class_axis(names), "autorange": "reversed"},
+        margin={"t": 30, "b": 40, "l": 40, "r": 20},
+        height=max(360, 22 * k + 120),
     )
     return figure

@@ -57,6 +57,7 @@ __all__ = [
     "analyze_command",
     "apply_recipe",
     "reader_options",
+    "recorded_reader",
     "require_single",
     "run_command",
 ]
@@ -404,8 +405,17 @@ def _recorded_reader(args: argparse.Namespace, dataset: Dataset) -> dict[str, An
     """How the input was read, as the recipe keeps it: what was found, not what was
     asked, so that ``auto`` replays as the same shape (the same separator, the same
     indicator columns) on the full data behind a sample."""
-    options = reader_options(args)
-    reader: dict[str, Any] = {"sheet": args.sheet, "format": options.get("format")}
+    return recorded_reader(dataset, options=reader_options(args), sheet=args.sheet)
+
+
+def recorded_reader(
+    dataset: Dataset, *, options: dict[str, Any] | None = None, sheet: str | None = None
+) -> dict[str, Any]:
+    """The ``reader`` a sample-plan recipe keeps for ``dataset``, read with
+    ``read_dataset`` ``options`` (none: ``multilabel="auto"`` as the app reads), so
+    that ``apply`` reads the same shape again."""
+    options = options or {}
+    reader: dict[str, Any] = {"sheet": sheet, "format": options.get("format")}
     reader |= dict.fromkeys(("label", "path", "split", "group"))
     if dataset.kind == "detection":
         reader["format"] = dataset.source.format

@@ -154,6 +154,20 @@ def defect_photos_zip(*, seed: int = 3) -> bytes:
     return buffer.getvalue()
 
 
+@cache
+def _road_objects_zip() -> bytes:
+    from .detection_examples import road_objects
+
+    return road_objects(format="yolo")
+
+
+@cache
+def _chest_xray_csv() -> bytes:
+    from .detection_examples import chest_xray_table
+
+    return chest_xray_table(style="chexpert")
+
+
 EXAMPLES: dict[str, Example] = {
     example.key: example
     for example in (
@@ -183,6 +197,26 @@ EXAMPLES: dict[str, Example] = {
             filename="surface_defects.zip",
             description="Generated PNG photos in train/test class folders, zipped.",
             build=defect_photos_zip,
+        ),
+        Example(
+            key="road_objects",
+            title="Street objects (YOLO boxes)",
+            filename="road_objects_yolo.zip",
+            description=(
+                "A small YOLO detection set: cars everywhere, rare and mostly small "
+                "bicycles, some background images. Balance it by repeating images."
+            ),
+            build=_road_objects_zip,
+        ),
+        Example(
+            key="chest_xray",
+            title="Chest X-ray findings (multi-label)",
+            filename="chest_xray_findings.csv",
+            description=(
+                "CheXpert-style: one column per finding (1, 0, -1 uncertain, blank); "
+                "Infiltration common, Hernia rare, many images with no finding."
+            ),
+            build=_chest_xray_csv,
         ),
     )
 }

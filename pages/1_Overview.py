@@ -14,7 +14,7 @@ from balance_core.gate import run_gate
 from balance_core.images import gallery_sample, image_properties
 from balance_core.ordering import natural_sorted
 from balance_core.report import html_report
-from ui import columns, frame, state
+from ui import columns, frame, multi, state
 
 GALLERY_PER_CLASS = 6
 GALLERY_CLASSES = 12
@@ -52,6 +52,11 @@ def mapped_distribution(dist: Distribution, mapping: dict) -> Distribution:
 
 current = frame.page("Overview")
 st.title("Overview")
+if current.dataset.kind != "single":
+    # Several labels or boxes per sample: its own page (ui/multi.py).
+    with frame.guard():
+        multi.overview(current)
+    st.stop()
 current = columns.panel(current)
 
 with frame.guard():

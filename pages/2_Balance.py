@@ -14,7 +14,7 @@ from balance_core.plan import WEIGHT_METHODS, compare_strategies, ratio_choices
 from balance_core.recipe import Recipe, Strategy, run_counts
 from balance_core.stats import format_ratio, format_times
 from balance_core.stratify import stratify_options
-from ui import columns, frame, state
+from ui import columns, frame, multi, state
 from ui.strategies import NAMES as STRATEGIES
 
 HINTS = {
@@ -54,6 +54,11 @@ def folded(rows: list[dict], key: str, name: str) -> list[dict]:
 
 current = frame.page("Balance")
 st.title("Balance")
+if current.dataset.kind != "single":
+    # Several labels or boxes per sample: its own page (ui/multi.py).
+    with frame.guard():
+        multi.balance(current)
+    st.stop()
 current = columns.panel(current)
 
 with frame.guard():

@@ -14,10 +14,15 @@ from balance_core.export import (
     table_parquet,
     weights_json,
 )
-from ui import columns, frame, state, strategies
+from ui import columns, frame, multi, state, strategies
 
 current = frame.page("Export")
 st.title("Export")
+if current.dataset.kind != "single":
+    # Several labels or boxes per sample: its own page (ui/multi.py).
+    with frame.guard():
+        multi.export(current)
+    st.stop()
 current = columns.panel(current)
 
 

@@ -19,12 +19,17 @@ from balance_core.splits import (
     split_record,
     with_split_column,
 )
-from ui import columns, frame
+from ui import columns, frame, multi
 
 RESULT = "splits.result"
 
 current = frame.page("Splits")
 st.title("Splits")
+if current.dataset.kind != "single":
+    # Several labels or boxes per sample: its own page (ui/multi.py).
+    with frame.guard():
+        multi.no_splits(current)
+    st.stop()
 current = columns.panel(current)
 
 with frame.guard():

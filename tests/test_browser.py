@@ -255,3 +255,50 @@ def test_dark_theme_pages(server, browser):
         page.wait_for_timeout(500)
         shot(page, f"{name.lower()}_dark")
     page.context.close()
+
+
+def test_detection_upload_overview_and_balance(server, browser, tmp_path):
+    from balance_core.detection_examples import road_objects
+
+    page = open_page(browser, server)
+    upload(page, tmp_path, "street_coco.zip", road_objects(format="coco"))
+    go(page, server, "Overview")
+    page.locator(".js-plotly-plot").first.wait_for()
+    metrics = dict(
+        zip(
+            page.get_by_test_id("stMetricLabel").all_inner_texts(),
+            page.get_by_test_id("stMetricValue").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert metrics["Images"] == "60"
+    assert page.locator(".js-plotly-plot").count() == 3  # seesaw, box sizes, boxes per image
+    shot(page, "overview_detection")
+    page.get_by_test_id("stButtonGroup").get_by_text("images", exact=True).click()
+    wait_idle(page)
+    shot(page, "overview_detection_images")
+    page.get_by_text("Box sizes (COCO small / medium / large)").scroll_into_view_if_needed()
+    shot(page, "overview_detection_sizes")
+
+    go(page, server, "Balance")
+    page.locator(".js-plotly-plot").nth(1).wait_for()  # images and boxes before / after
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    assert "Images after" in labels
+    shot(page, "balance_detection")
+    page.get_by_text("Boxes per class, before and after").scroll_into_view_if_needed()
+    shot(page, "balance_detection_boxes")
+    page.context.close()
+
+
+def test_multilabel_overview_heatmap(server, browser, tmp_path):
+    from balance_core.detection_examples import chest_xray_table
+
+    page = open_page(browser, server)
+    upload(page, tmp_path, "chexpert.csv", chest_xray_table())
+    go(page, server, "Overview")
+    page.locator(".js-plotly-plot").nth(1).wait_for()  # positives, co-occurrence
+    assert page.locator(".js-plotly-plot .heatmaplayer").count() == 1
+    shot(page, "overview_multilabel")
+    page.get_by_text("Co-occurrence", exact=True).scroll_into_view_if_needed()
+    shot(page, "overview_multilabel_cooccurrence")
+    page.context.close()

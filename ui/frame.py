@@ -99,7 +99,8 @@ def _sidebar() -> state.Current:
                 current = state.load_upload(upload)
                 status.update(label=f"Read {md(upload.name)}", state="complete")
             st.session_state[state.UPLOAD_READ] = (
-                f"Read {md(upload.name)}: {current.distribution.n_rows:,} rows"
+                f"Read {md(upload.name)}: {current.distribution.n_rows:,} "
+                + {"detection": "images", "multilabel": "samples"}.get(current.dataset.kind, "rows")
             )
         except (bc.DatasetError, LimitsConfigError) as error:
             st.session_state[state.UPLOAD_ERROR] = md(str(error))
@@ -121,10 +122,14 @@ def _sidebar() -> state.Current:
                 state.load_example(key)
     current = state.get_current()
     dist = current.distribution
+    dataset = current.dataset
+    # Detection and multi-label rows are images or samples; their classes are the
+    # labels, not the label sets a row carries.
+    rows = {"detection": "images", "multilabel": "samples"}.get(dataset.kind, "rows")
+    classes = len(dataset.annotations.classes) if dataset.kind != "single" else dist.n_classes
     st.caption(
         f"**{md(current.name)}** · {_size(current.size)} · "
-        f"{dist.n_rows:,} rows · {dist.n_classes:,} classes"
-        + (" · example" if current.example else "")
+        f"{dist.n_rows:,} {rows} · {classes:,} classes" + (" · example" if current.example else "")
     )
     return current
 

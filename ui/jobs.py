@@ -17,11 +17,20 @@ from balance_core.zip_export import balanced_zip
 
 
 def read_and_analyze(
-    path: Path, name: str, limits: bc.Limits, sheet: str | None = None, *, progress=None
+    path: Path,
+    name: str,
+    limits: bc.Limits,
+    sheet: str | None = None,
+    reader: tuple = (),
+    *,
+    progress=None,
 ) -> bc.Analysis:
-    """Read the file at ``path`` as ``name`` under ``limits`` and analyse it."""
+    """Read the file at ``path`` as ``name`` under ``limits`` and analyse it
+    (``reader``: ``read_dataset`` options as pairs, e.g. ``(("uncertain", "ones"),)``;
+    several labels per row are taken when clear)."""
+    options = {"multilabel": "auto", **dict(reader)}
     dataset = bc.read_dataset(
-        path, name=name, progress=progress, limits=limits, sheet=sheet, multilabel="off"
+        path, name=name, progress=progress, limits=limits, sheet=sheet, **options
     )
     return bc.analyze(dataset)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ UPLOADER_GENERATION = "seesaw.uploader_generation"
 UPLOAD_ERROR = "seesaw.upload_error"
 UPLOAD_READ = "seesaw.upload_read"
 RECIPE = "seesaw.recipe"
+SAMPLE_RECIPE = "seesaw.sample_recipe"
 MAPPING = "seesaw.label_mapping"
 COLUMNS_SEEN = "seesaw.columns_seen"
 DEFAULT_EXAMPLE = "lung_ct"
@@ -125,13 +127,15 @@ class Current:
     example: str | None = None
     # The worksheet asked for (None: the reader's pick).
     sheet: str | None = None
+    # read_dataset options chosen in the app, as sorted pairs (none: multilabel="auto").
+    reader: tuple[tuple[str, object], ...] = ()
     # Zips and workbooks of several sheets only: what thumbnails, the balanced zip and
     # another sheet read.
     spool: Spool | None = field(default=None, repr=False)
 
     @property
     def read_key(self) -> tuple:
-        return _key(self.sha256, self.name, self.limits, self.sheet)
+        return _key(self.sha256, self.name, self.limits, self.sheet, self.reader)
 
     @property
     def key(self) -> tuple:
@@ -169,9 +173,9 @@ class Current:
         return None if self.spool is None else self.spool.path
 
 
-def _key(sha256: str, name: str, limits: bc.Limits, sheet: str | None) -> tuple:
+def _key(sha256: str, name: str, limits: bc.Limits, sheet: str | None, reader: tuple = ()) -> tuple:
     # Two sheets of one workbook share the bytes' SHA-256 but not their analyses.
-    return ("analysis", sha256, name, astuple(limits), sheet)
+    return ("analysis", sha256, name, astuple(limits), sheet, *((reader,) if reader else ()))
 
 
 def _reanalyze(current: Current) -> bc.Analysis:
@@ -229,7 +233,11 @@ def _make_current(
         limits=limits,
         example=example,
         sheet=sheet,
-        spool=spool if source.format == "zip" or source.other_sheets else None,
+        # A multi-label table's too: another reading of it (uncertain cells, one label
+        # per row) reads the bytes again.
+        spool=spool
+        if source.format == "zip" or source.other_sheets or analysis.dataset.kind == "multilabel"
+        else None,
     )
     _set_current(current)
     return current
@@ -254,18 +262,18 @@ def _read(
     *,
     trusted: bool,
     sheet: str | None = None,
+    reader: tuple = (),
 ):
     """Read and analyse once per distinct content: in a worker for uploads, here for
     the bundled examples. Keyed by the SHA-256 with the file name (it picks the reader
     and appears in findings, so nobody sees another uploader's file name), the limits
     read under and the sheet."""
-    key = _key(sha256, name, limits, sheet)
+    key = _key(sha256, name, limits, sheet, reader)
 
     def build() -> bc.Analysis:
         if trusted:
-            dataset = bc.read_dataset(
-                spool.path, name=name, limits=limits, sheet=sheet, multilabel="off"
-            )
+            options = {"multilabel": "auto", **dict(reader)}
+            dataset = bc.read_dataset(spool.path, name=name, limits=limits, sheet=sheet, **options)
             return bc.analyze(dataset)
         bar, progress = _progress_bar()
         try:
@@ -275,6 +283,7 @@ def _read(
                 name,
                 limits,
                 sheet,
+                reader,
                 budget=_budget(),
                 what=f"Reading {name!r}",
                 progress=progress,
@@ -317,10 +326,9 @@ def _load(spool: Spool, sha256: str, size: int, name: str, *, example: str | Non
     # ours, so a tight operator setting never breaks the first page view.
     limits = bc.DEFAULT_LIMITS if example else app_limits()
     analysis = _read(spool, sha256, name, limits, trusted=example is not None)
-    if analysis.dataset.kind == "detection":
-        raise bc.DatasetError(not_drawn_yet(analysis.dataset), kind="wrong_kind")
     current = _make_current(spool, sha256, size, name, limits, analysis, example)
     st.session_state.pop(RECIPE, None)
+    st.session_state.pop(SAMPLE_RECIPE, None)
     st.session_state[MAPPING] = {}
     return current
 
@@ -336,17 +344,6 @@ def _forget_upload(upload) -> None:
     except Exception:  # an internal API: at worst the bytes stay until the session ends
         log.warning("Could not drop an upload from Streamlit's store", exc_info=True)
     upload.close()
-
-
-def not_drawn_yet(dataset: bc.Dataset) -> str:
-    """The sentence for a detection dataset, which the pages cannot draw yet."""
-    boxes = dataset.annotations.n_annotations
-    return (
-        f"This is a {dataset.source.format.upper()} object detection dataset "
-        f"({dataset.n_rows:,} images, {boxes:,} boxes); the dashboard does not draw boxes "
-        "yet, so analyse and balance it from the command line: python -m balance_core "
-        "analyze FILE (then sample --method repeat-factor)."
-    )
 
 
 def load_example(key: str) -> Current:
@@ -382,9 +379,38 @@ def set_sheet(sheet: str) -> Current:
         trusted=current.example is not None,
         sheet=sheet,
     )
-    updated = replace(current, sheet=sheet, roles=())
+    updated = replace(current, sheet=sheet, roles=(), reader=())
     _set_current(updated)
     st.session_state.pop(RECIPE, None)
+    st.session_state[MAPPING] = {}
+    return updated
+
+
+def set_reader(options: dict) -> Current:
+    """Read the current file again with other ``read_dataset`` options (how a
+    multi-label table's uncertain cells count, or one label per row).
+
+    Raises DatasetError when it cannot be read so; the current reading then stays."""
+    current = get_current()
+    if current.spool is None:
+        raise bc.DatasetError(
+            "This file's bytes are no longer held; upload it again to read it otherwise.",
+            kind="usage",
+        )
+    reader = tuple(sorted(options.items()))
+    _read(
+        current.spool,
+        current.sha256,
+        current.name,
+        current.limits,
+        trusted=current.example is not None,
+        sheet=current.sheet,
+        reader=reader,
+    )
+    updated = replace(current, reader=reader, roles=())
+    _set_current(updated)
+    st.session_state.pop(RECIPE, None)
+    st.session_state.pop(SAMPLE_RECIPE, None)
     st.session_state[MAPPING] = {}
     return updated
 
@@ -520,4 +546,85 @@ def balanced_zip_bytes(current: Current, manifest) -> bytes:
         manifest,
         budget=_budget(),
         what="Writing the balanced zip",
+    )
+
+
+# --- several labels or boxes per sample ----------------------------------------------
+
+
+def summary(current: Current):
+    """The detection or multi-label summary of the current dataset and its findings
+    (the library's), built once per content and roles."""
+    from balance_core.detection import detection_findings, summarize_detection
+    from balance_core.multilabel import multilabel_findings, summarize_multilabel
+
+    dataset = current.dataset
+
+    def build():
+        if dataset.kind == "detection":
+            found = summarize_detection(dataset)
+            return found, tuple(detection_findings(dataset, found))
+        found = summarize_multilabel(dataset)
+        return found, tuple(multilabel_findings(dataset, found))
+
+    return CACHE.get_or_build(("summary", current.key), build, pin=_owner())
+
+
+def cached(key: tuple, build):
+    """A value built once per key in the shared cache, pinned for this session."""
+    return CACHE.get_or_build(key, build, pin=_owner())
+
+
+def get_sample_recipe(current: Current) -> Recipe:
+    """The Balance page's choice for samples with several labels or boxes (repeat
+    factor for detection, ML-ROS for multi-label until then)."""
+    from balance_core.sample_recipe import sample_recipe
+
+    recipe = st.session_state.get(SAMPLE_RECIPE)
+    if recipe is None:
+        if current.dataset.kind == "detection":
+            record = {"method": "repeat_factor", "threshold": 0.3, "seed": 0}
+        else:
+            record = {"method": "ml_ros", "percentage": 25.0, "seed": 0}
+        recipe = sample_recipe(record)
+    return recipe
+
+
+def set_sample_recipe(recipe: Recipe) -> None:
+    st.session_state[SAMPLE_RECIPE] = recipe
+
+
+def export_sample_recipe(current: Current, recipe: Recipe | None = None) -> Recipe:
+    """The sample-plan recipe to export, with the reader settings ``apply`` needs to
+    read the upload the same way (:func:`balance_core.cli_detect.recorded_reader`),
+    the input's fingerprint and a CSV manifest."""
+    from balance_core.cli_detect import recorded_reader
+
+    dataset = current.dataset
+    return replace(
+        recipe or get_sample_recipe(current),
+        reader=recorded_reader(dataset, options=dict(current.reader), sheet=current.sheet),
+        input={
+            "name": current.name,
+            "format": dataset.source.format,
+            "size_bytes": current.size,
+            "sha256": current.sha256,
+        },
+        output={"format": "csv", "neutralize_formulas": True},
+    )
+
+
+def sample_outcome(current: Current, recipe: Recipe):
+    """The sample-plan recipe carried out on the current dataset (the library's
+    :func:`~balance_core.sample_recipe.run_samples`), cached by the recipe's bytes."""
+    from balance_core.sample_recipe import run_samples
+
+    dataset = current.dataset
+    plan = json.dumps(recipe.strategy.sample_plan, sort_keys=True)
+    key = ("sample_outcome", current.key, plan, recipe.split)
+    return CACHE.get_or_build(
+        key,
+        lambda: run_samples(recipe, dataset),
+        pin=_owner(),
+        size=lambda value: nbytes(value, {id(dataset), id(dataset.raw)}),
     )

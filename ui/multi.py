@@ -1,0 +1,476 @@
+"""The pages for samples with several labels or boxes (detection, multi-label).
+
+Each page of the app calls one function here when the current dataset is not one
+label per row; the numbers all come from balance_core (the summaries, the plans,
+the exports), cached per content by :mod:`ui.state`.
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+
+import pandas as pd
+import streamlit as st
+
+import balance_core as bc
+from balance_core.charts import (
+    before_after_chart,
+    box_sizes_chart,
+    boxes_per_image_chart,
+    cooccurrence_chart,
+    seesaw_chart,
+)
+from balance_core.export import write_table_csv
+from balance_core.sample_export import (
+    coco_json,
+    copies_manifest,
+    label_weights_json,
+    sample_snippets,
+    yolo_image_list,
+)
+from balance_core.sample_recipe import (
+    label_weights_for,
+    sample_recipe,
+    sample_record,
+    sample_weights_table,
+)
+
+from . import frame, state
+
+UNITS = ("boxes", "images", "area")
+DETECTION_METHODS = {
+    "repeat_factor": "Repeat-factor sampling (LVIS)",
+    "image_undersample": "Image-level undersampling",
+    "image_oversample": "Image-level oversampling",
+    "label_weights:pos_weight": "Per-class pos_weight (no resampling)",
+    "sample_weights:max": "Per-image sampler weights (WeightedRandomSampler)",
+}
+MULTILABEL_METHODS = {
+    "ml_ros": "ML-ROS: clone samples of rare labels",
+    "ml_rus": "ML-RUS: delete samples of frequent labels",
+    "label_weights:pos_weight": "Per-label pos_weight for BCEWithLogitsLoss",
+    "label_weights:effective_number": "Per-label effective-number weights",
+    "sample_weights:max": "Per-sample sampler weights (WeightedRandomSampler)",
+}
+KIND_WORD = {"detection": "images", "multilabel": "samples"}
+
+
+def _unit_words(current: state.Current) -> str:
+    return KIND_WORD[current.dataset.kind]
+
+
+def seesaw(current: state.Current, *, key: str) -> None:
+    """The seesaw chart: for detection with a count toggle (boxes, images, area),
+    for multi-label the positives per label."""
+    summary, _ = state.summary(current)
+    if current.dataset.kind == "detection":
+        unit = st.segmented_control(
+            "Count", UNITS, default="boxes", key=f"{key}.unit", help="what a class is counted in"
+        )
+        unit = unit or "boxes"
+        label = "box area" if unit == "area" else unit
+        if unit == "area" and summary.area_unit != "pixels":
+            label = "box area (millionths of an image)"
+        st.plotly_chart(seesaw_chart(summary.distribution(unit), unit=label), key=f"{key}.chart")
+    else:
+        st.plotly_chart(seesaw_chart(summary.distribution(), unit="positives"), key=f"{key}.chart")
+
+
+def metrics(current: state.Current) -> None:
+    summary, findings = state.summary(current)
+    cards = st.columns(5)
+    if current.dataset.kind == "detection":
+        cards[0].metric("Images", f"{summary.n_images:,}")
+        cards[1].metric("Boxes", f"{summary.n_boxes:,}")
+        cards[2].metric("Classes", f"{len(summary.classes):,}")
+        cards[3].metric("Background images", f"{summary.background_images:,}")
+        cards[4].metric("Boxes per image", f"{summary.mean_boxes_per_image:.2f}")
+    else:
+        cards[0].metric("Samples", f"{summary.n_samples:,}")
+        cards[1].metric("Labels", f"{len(summary.classes):,}")
+        cards[2].metric("MeanIR", _number(summary.mean_ir), help="mean imbalance ratio per label")
+        cards[3].metric("Empty label sets", f"{summary.empty_sets:,}")
+        cards[4].metric("Findings", f"{len(findings):,}")
+
+
+def _number(value: float) -> str:
+    return f"{value:,.2f}" if value == value and value != float("inf") else "∞"
+
+
+def _findings(findings) -> None:
+    st.subheader("Findings")
+    if not findings:
+        st.success("No problems found in the labels.", icon=":material/check_circle:")
+        return
+    icons = {
+        "error": ":material/error:",
+        "warning": ":material/warning:",
+        "info": ":material/info:",
+    }
+    for finding in findings:
+        kind = finding.kind.value.replace("_", " ")
+        title = f"{kind.capitalize()} · {finding.count:,} · {finding.severity.value}"
+        with st.expander(title, icon=icons.get(finding.severity.value)):
+            st.text(finding.message)
+
+
+UNCERTAIN = {
+    "ignore": "neither positive nor negative (U-Ignore)",
+    "zeros": "negative (U-Zeros)",
+    "ones": "positive (U-Ones)",
+}
+
+
+def reading(current: state.Current) -> None:
+    """How a multi-label table was read, and the choice to read it otherwise."""
+    if current.dataset.kind != "multilabel":
+        return
+    summary, _ = state.summary(current)
+    reader = dict(current.reader)
+    with st.expander("How the labels were read", icon=":material/tune:"):
+        st.caption(
+            f"Several labels per sample: {len(summary.classes):,} labels, "
+            f"{summary.label_sets:,} distinct label sets."
+        )
+        if any(summary.uncertain.values()) or "uncertain" in reader:
+            policies = list(UNCERTAIN)
+            policy = st.radio(
+                "Uncertain cells (-1) count as",
+                policies,
+                index=policies.index(reader.get("uncertain", "ignore")),
+                format_func=UNCERTAIN.__getitem__,
+                horizontal=True,
+                key="reader.uncertain",
+            )
+            if policy != reader.get("uncertain", "ignore"):
+                state.set_reader({**reader, "uncertain": policy})
+                st.rerun()
+        if st.button("Read as one label per row (each combination a class)", key="reader.single"):
+            state.set_reader({"multilabel": "off"})
+            st.rerun()
+
+
+def overview(current: state.Current) -> None:
+    dataset = current.dataset
+    summary, findings = state.summary(current)
+    reading(current)
+    metrics(current)
+    seesaw(current, key="overview")
+    if dataset.kind == "detection":
+        st.subheader("Per class: boxes, images, box area")
+        st.dataframe(
+            pd.DataFrame(summary.rows()),
+            hide_index=True,
+            column_config={
+                "share of images": st.column_config.NumberColumn(format="percent"),
+                "share of box area": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+        left, right = st.columns(2)
+        with left:
+            st.subheader("Box sizes (COCO small / medium / large)")
+            st.plotly_chart(box_sizes_chart(summary.sizes), key="overview.sizes")
+        with right:
+            st.subheader("Boxes per image")
+            st.plotly_chart(
+                boxes_per_image_chart(summary.boxes_per_image), key="overview.per_image"
+            )
+        if summary.unnamed_boxes:
+            st.warning(f"{summary.unnamed_boxes:,} boxes have a class id without a name.")
+    else:
+        cards = st.columns(4)
+        cards[0].metric("Cardinality", f"{summary.cardinality:.3f}", help="labels per sample")
+        cards[1].metric("Density", f"{summary.density:.4f}", help="cardinality / labels")
+        cards[2].metric("MaxIR", _number(summary.max_ir))
+        cards[3].metric(
+            "SCUMBLE", f"{summary.scumble:.3f}", help="how much rare labels co-occur with "
+            "frequent ones (Charte et al. 2014): 0 none, towards 1 more"
+        )  # fmt: skip
+        st.subheader("Per label: positives, IRLbl, SCUMBLE")
+        st.dataframe(
+            pd.DataFrame(summary.rows()),
+            hide_index=True,
+            column_config={"prevalence": st.column_config.NumberColumn(format="percent")},
+        )
+        st.subheader("Co-occurrence")
+        st.plotly_chart(
+            cooccurrence_chart(summary.classes, summary.cooccurrence), key="overview.cooc"
+        )
+    _findings(findings)
+
+
+# --- Balance --------------------------------------------------------------------------
+
+
+def _record(current: state.Current) -> dict:
+    """The Balance page's widgets, as a sample-plan record."""
+    kind = current.dataset.kind
+    methods = DETECTION_METHODS if kind == "detection" else MULTILABEL_METHODS
+    previous = state.get_sample_recipe(current).strategy.sample_plan
+    options = list(methods)
+    index = options.index(previous["method"]) if previous["method"] in options else 0
+    method = st.radio(
+        "Method", options, index=index, format_func=methods.__getitem__, key="balance.method"
+    )
+    seed = previous.get("seed", 0)
+    if method == "repeat_factor":
+        threshold = st.slider(
+            "Threshold t (classes in fewer than this share of images repeat)",
+            min_value=0.001,
+            max_value=1.0,
+            value=float(previous.get("threshold", 0.3)),
+            step=0.001,
+            format="%.3f",
+            key="balance.threshold",
+            help="r_c = max(1, sqrt(t / f_c)); an image repeats max over its classes "
+            "(Gupta et al., LVIS, 2019). LVIS used 0.001.",
+        )
+        return {"method": method, "threshold": threshold, "seed": seed}
+    if method.startswith("image_"):
+        target = st.text_input(
+            "Target",
+            value=str(previous.get("target", "equal")),
+            key="balance.target",
+            help="images grouped by their rarest class: equal, ratio:R, cap:N, counts:A=N,...",
+        )
+        return {"method": method, "target": target.strip() or "equal", "seed": seed}
+    if method in ("ml_ros", "ml_rus"):
+        percentage = st.slider(
+            "Share of the samples to clone or delete (%)",
+            min_value=1.0,
+            max_value=100.0,
+            value=float(previous.get("percentage", 25.0)),
+            step=1.0,
+            key="balance.percentage",
+        )
+        return {"method": method, "percentage": percentage, "seed": seed}
+    if method.startswith("sample_weights:"):
+        return {"method": method}
+    return {"method": method, "max_weight": None}
+
+
+def balance(current: state.Current) -> None:
+    record = _record(current)
+    recipe = sample_recipe(record, split="auto")
+    state.set_sample_recipe(recipe)
+    outcome = state.sample_outcome(current, recipe)
+    words = _unit_words(current)
+    if outcome.plan is not None:
+        plan = outcome.plan
+        # The plan's own record (ratios as the library keeps them), with the target
+        # as written: what the recipe and the CLI replay.
+        state.set_sample_recipe(
+            sample_recipe(sample_record(plan=plan, target=record.get("target")), split="auto")
+        )
+        where = f" of split {frame.md(outcome.split)}" if outcome.split is not None else ""
+        cards = st.columns(3)
+        cards[0].metric(f"{words.capitalize()}{where}", f"{plan.rows_before:,}")
+        cards[1].metric(
+            f"{words.capitalize()} after", f"{plan.rows_after:,}",
+            delta=f"{plan.rows_after - plan.rows_before:+,}",
+        )  # fmt: skip
+        unit = "samples" if not plan.labels.has_boxes else "images"
+        cards[2].metric(f"Ratio after ({unit})", f"1 : {plan.ratio_after():.2f}")
+        st.subheader(f"{words.capitalize()} per class, before and after")
+        st.plotly_chart(
+            before_after_chart(plan.samples_before, plan.samples_after, unit=words),
+            key="balance.samples",
+        )
+        if plan.labels.has_boxes:
+            st.subheader("Boxes per class, before and after (frequent classes ride along)")
+            st.plotly_chart(
+                before_after_chart(plan.boxes_before, plan.boxes_after, unit="boxes"),
+                key="balance.boxes",
+            )
+        st.dataframe(pd.DataFrame(plan.cost_rows()), hide_index=True)
+        for warning in plan.warnings:
+            st.warning(frame.md(warning))
+    elif outcome.sampler is not None:
+        sampler = outcome.sampler
+        st.subheader("Share of draws per label, before and after")
+        st.caption(
+            "Each sample is drawn with weight max over its labels of 1 / (samples with "
+            "the label); samples with no label count as one more label of their own."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "label": list(sampler.labels.classes),
+                    "share before": [sampler.label_share_before[c] for c in sampler.labels.classes],
+                    "share of draws": [sampler.label_draw_share[c] for c in sampler.labels.classes],
+                }
+            ),
+            hide_index=True,
+            column_config={
+                "share before": st.column_config.NumberColumn(format="percent"),
+                "share of draws": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+    else:
+        weights = outcome.weights
+        st.subheader("Weight per label")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "label": list(weights.classes),
+                    "positives": [weights.positives[c] for c in weights.classes],
+                    "negatives": [weights.negatives[c] for c in weights.classes],
+                    "weight": weights.as_list,
+                }
+            ),
+            hide_index=True,
+        )
+        for warning in weights.warnings:
+            st.warning(frame.md(warning))
+    compare(current, record)
+    st.page_link("pages/3_Export.py", label="Export this choice", icon=":material/download:")
+
+
+def _comparison_records(current: state.Current, record: dict) -> list[dict]:
+    chosen = {record["method"]: record}
+    if current.dataset.kind == "detection":
+        defaults = [
+            {"method": "repeat_factor", "threshold": 0.3, "seed": 0},
+            {"method": "image_undersample", "target": "equal", "seed": 0},
+            {"method": "image_oversample", "target": "equal", "seed": 0},
+        ]
+    else:
+        defaults = [
+            {"method": "ml_ros", "percentage": 25.0, "seed": 0},
+            {"method": "ml_rus", "percentage": 25.0, "seed": 0},
+        ]
+    return [chosen.get(d["method"], d) for d in defaults]
+
+
+def compare(current: state.Current, record: dict) -> None:
+    """Every resampling method side by side on the same data (each plan cached)."""
+    words = _unit_words(current)
+    rows = []
+    for candidate in _comparison_records(current, record):
+        name = (DETECTION_METHODS | MULTILABEL_METHODS)[candidate["method"]]
+        try:
+            plan = state.sample_outcome(current, sample_recipe(candidate, split="auto")).plan
+        except bc.DatasetError as error:
+            rows.append({"method": name, "note": str(error)})
+            continue
+        row = {
+            "method": name,
+            f"{words} before": plan.rows_before,
+            f"{words} after": plan.rows_after,
+            f"ratio after ({words})": plan.ratio_after("samples"),
+        }
+        if plan.labels.has_boxes:
+            row["boxes after"] = sum(plan.boxes_after.values())
+            row["ratio after (boxes)"] = plan.ratio_after("boxes")
+        rows.append(row)
+    with st.expander("Compare the methods", icon=":material/compare_arrows:"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+# --- Export ---------------------------------------------------------------------------
+
+
+def command(current: state.Current, recipe) -> str:
+    """The shell command that replays ``recipe`` on the uploaded file and writes
+    what the page offers for download."""
+    outcome = state.sample_outcome(current, recipe)
+    parts = ["python", "-m", "balance_core", "apply", "recipe.json", current.name]
+    if outcome.plan is not None:
+        parts += ["-o", "manifest.csv"]
+        if outcome.plan.labels.has_boxes:
+            parts += ["--yolo-list", "train.txt", "--coco", "coco.json"]
+    elif outcome.sampler is not None:
+        parts += ["-o", "sampler_weights.csv"]
+    else:
+        parts += ["-o", "weights.json"]
+    return shlex.join(parts)
+
+
+def downloads(current: state.Current, recipe) -> dict[str, bytes]:
+    """The files the Export page offers, by file name (the names the command writes)."""
+    dataset = current.dataset
+    outcome = state.sample_outcome(current, recipe)
+    files: dict[str, bytes] = {}
+    if outcome.plan is not None:
+        sink = io.BytesIO()
+        write_table_csv(copies_manifest(dataset, outcome.plan), sink, neutralize_formulas=True)
+        files["manifest.csv"] = sink.getvalue()
+        if outcome.plan.labels.has_boxes:
+            files["train.txt"] = yolo_image_list(dataset, outcome.plan)
+            files["coco.json"] = coco_json(dataset, outcome.plan)
+    elif outcome.sampler is not None:
+        sink = io.BytesIO()
+        table = sample_weights_table(dataset, outcome.sampler)
+        write_table_csv(table, sink, neutralize_formulas=True)
+        files["sampler_weights.csv"] = sink.getvalue()
+    else:
+        files["weights.json"] = label_weights_json(outcome.weights)
+    return files
+
+
+def export(current: state.Current) -> None:
+    recipe = state.export_sample_recipe(current)
+    outcome = state.sample_outcome(current, recipe)
+    files = state.cached(
+        ("sample_downloads", current.key, recipe.to_json()), lambda: downloads(current, recipe)
+    )
+    method = recipe.strategy.sample_plan["method"]
+    st.markdown(f"Choice from the Balance page: **{frame.md(method)}**")
+    mimes = {".csv": "text/csv", ".txt": "text/plain", ".json": "application/json"}
+    columns = st.columns(len(files) + 1)
+    for column, (name, data) in zip(columns, files.items(), strict=False):
+        column.download_button(
+            name,
+            data=data,
+            file_name=name,
+            mime=mimes[name[name.rindex(".") :]],
+            key=f"export.{name}",
+            icon=":material/download:",
+        )
+    columns[-1].download_button(
+        "recipe.json",
+        data=recipe.to_json(),
+        file_name="recipe.json",
+        mime="application/json",
+        key="export.recipe",
+        icon=":material/receipt_long:",
+    )
+    st.subheader("Replay from the command line")
+    st.caption("The same files, byte for byte, from the recipe and the original file:")
+    st.code(command(current, recipe), language="bash")
+    code = sample_snippets(plan=outcome.plan, weights=outcome.weights)
+    if outcome.plan is not None:
+        # pos_weight for the loss goes with any plan (from the data before sampling).
+        pos = state.cached(
+            ("pos_weight", current.key, outcome.split),
+            lambda: label_weights_for(current.dataset, split=outcome.split),
+        )
+        code |= sample_snippets(weights=pos)
+        st.download_button(
+            "weights.json (pos_weight)",
+            data=label_weights_json(pos),
+            file_name="weights.json",
+            mime="application/json",
+            key="export.pos_weight",
+            icon=":material/download:",
+        )
+    st.subheader("Code")
+    titles = {
+        "pytorch_bce": "PyTorch BCEWithLogitsLoss(pos_weight=...)",
+        "detectron2": "detectron2 RepeatFactorTrainingSampler",
+        "mmdetection": "MMDetection ClassBalancedDataset",
+        "ultralytics": "Ultralytics",
+    }
+    for name, text in code.items():
+        st.markdown(f"**{frame.md(titles.get(name, name))}**")
+        st.code(text, language="python")
+
+
+def no_splits(current: state.Current) -> None:
+    st.info(
+        "Split checks read one label per row; for this dataset's "
+        f"{_unit_words(current)} see the Overview page (per-split counts come with the "
+        "command line: python -m balance_core analyze FILE).",
+        icon=":material/info:",
+    )
