@@ -288,24 +288,23 @@ def test_zip_metadata_with_several_labels_per_file_is_multilabel():
 # --------------------------------------------------------------------------- the app
 
 
-def test_the_app_says_one_sentence_for_a_detection_zip():
+def test_the_app_draws_a_detection_zip():
     at = start()
     upload(at, "road.zip", road_objects(format="yolo"))
-    assert not at.exception
-    errors = [e.value for e in at.error]
-    assert any("object detection dataset" in e and "command line" in e for e in errors), errors
-    # The previous dataset stays current.
-    assert at.session_state[state.DATASET].example == state.DEFAULT_EXAMPLE
+    assert not at.exception and not at.error
+    current = at.session_state[state.DATASET]
+    assert current.dataset.kind == "detection"
+    assert current.example is None
 
 
-def test_the_app_still_reads_a_multilabel_table_one_class_per_combination():
+def test_the_app_reads_a_multilabel_table_as_multilabel():
     at = start()
     data = chest_xray_table(style="nih")
     upload(at, "nih.csv", data)
-    assert not at.exception
+    assert not at.exception and not at.error
     current = at.session_state[state.DATASET]
-    assert current.dataset.kind == "single"
-    assert current.dataset.classes == bc.read_table(data).classes
+    assert current.dataset.kind == "multilabel"
+    assert current.dataset.kind != bc.read_table(data).kind
 
 
 def test_recipe_json_of_one_label_per_row_keeps_its_keys():
