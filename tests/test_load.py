@@ -221,4 +221,6 @@ def test_bombs_are_refused_within_seconds_in_little_memory():
         limit = 15 if label == "twins_raised" else 5
         assert run["seconds"] < limit, (label, run)
     growth = report["peak_mb"] - report["before_mb"]
-    assert report["peak_mb"] < 400 and growth < 150, report
+    # The inputs are built in the same process first (the hostile corpus module now
+    # builds some large cases at import), so the bound is on what reading them adds.
+    assert growth < 150, report
