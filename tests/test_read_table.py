@@ -1117,3 +1117,29 @@ def test_printable_ascii_labels_round_trip_in_one_column():
     values = [c for c in string.printable if c not in "\r\n\x0b\x0c"] + ['""', "a,b", " "]
     data = csv_bytes(["label"], [[v] for v in values], quoting=csv.QUOTE_ALL)
     assert labels(read_table(data)) == values
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"0"\n"\n"\n', '"label","note"\n"a","x\ny\n"\n', 'label,note\r\na,"two\r\nlines\r\n"\r\n'],
+    ids=["cell-is-a-newline", "cell-ends-in-a-newline", "crlf"],
+)
+def test_a_closed_last_cell_ending_in_a_line_break_is_not_an_unclosed_quote(text):
+    # Found by hypothesis in CI: the last cell's text equalled the file's last bytes.
+    ds = read_table(text.encode(), label_col=csv_header(text)[0])
+    assert ds.raw.num_rows == 1
+    assert "\n" in rows(ds)[0][ds.raw.column_names[-1]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['label\na\n"b\nc\n', 'label,note\na,"x\ny\n', 'label,note\na,"x\ny\n""\n'],
+    ids=["open-at-end", "open-in-last-cell", "doubled-quote-inside"],
+)
+def test_a_quote_left_open_is_still_refused_with_its_line(text):
+    with pytest.raises(DatasetError, match=r"the quote opened on line (2|3) is never closed"):
+        read_table(text.encode(), label_col="label")
+
+
+def csv_header(text: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text, newline="")))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,38 +205,44 @@ def _unclosed_quote_line(source: bytes | Path, delimiter: str) -> int | None:
     when it runs there because a quote is never closed; else None.
 
     Only called when the parse failed or its last row spans lines, so a pass of
-    Python's csv module (C code, about 50 MB/s) is affordable. The record is an
-    unclosed quote when the file ends with its last field exactly (a closed quote
-    would follow it)."""
-    if isinstance(source, bytes):
-        handle: Any = io.TextIOWrapper(
-            io.BytesIO(source), encoding="utf-8-sig", errors="replace", newline=""
-        )
-    else:
-        handle = open(source, encoding="utf-8-sig", errors="replace", newline="")  # noqa: SIM115
-    start, last_start, last_field = 1, None, ""
+    Python's csv module (C code, about 50 MB/s) is affordable. The last record is an
+    unclosed quote when its lines, parsed again in strict mode, end inside a quoted
+    field ("unexpected end of data"); a closed cell that holds line breaks does not."""
+    start, record_start, last_start, last_field = 1, 1, None, ""
     try:
-        with handle, _no_field_limit():  # the runaway field is the rest of the file
+        with _text(source) as handle, _no_field_limit():  # the runaway field is the rest
             reader = csv.reader(handle, delimiter=delimiter, quotechar='"', doublequote=True)
             for record in reader:
                 if record:
                     before = sum(field.count("\n") for field in record[:-1])
-                    last_start, last_field = start + before, record[-1]
+                    record_start, last_start = start, start + before
+                    last_field = record[-1]
                 start = reader.line_num + 1
     except csv.Error:
         return None
     if last_start is None or "\n" not in last_field:
         return None
-    written = last_field.replace('"', '""').encode("utf-8", "replace")
+    del last_field
+    try:
+        with _text(source) as handle, _no_field_limit():
+            lines = itertools.islice(handle, record_start - 1, None)
+            strict = csv.reader(
+                lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True
+            )
+            for _ in strict:
+                pass
+    except csv.Error as error:
+        return last_start if "unexpected end of data" in str(error) else None
+    return None
+
+
+def _text(source: bytes | Path) -> Any:
+    """The source as text for Python's csv module (newlines kept as written)."""
     if isinstance(source, bytes):
-        tail = source[-len(written) :]
-    else:
-        with open(source, "rb") as raw:
-            raw.seek(max(0, raw.seek(0, io.SEEK_END) - len(written)))
-            tail = raw.read()
-    if tail != written:
-        return None
-    return last_start
+        return io.TextIOWrapper(
+            io.BytesIO(source), encoding="utf-8-sig", errors="replace", newline=""
+        )
+    return open(source, encoding="utf-8-sig", errors="replace", newline="")
 
 
 def _ragged_error(source: bytes | Path, delimiter: str, width: int, name: str) -> DatasetError:
