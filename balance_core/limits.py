@@ -108,7 +108,7 @@ class Limits:
     max_table_rows: int = 200_000_000
     max_table_columns: int = 2_000
     max_cell_bytes: int = 1024**2
-    max_sheet_cells: int = 200_000
+    max_sheet_cells: int = 5_000_000
     max_classes: int = 100_000
     max_output_rows: int = 200_000_000
     max_output_bytes: int = 64 * 1024**3
