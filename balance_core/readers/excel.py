@@ -77,7 +77,11 @@ def read_xlsx(
     (calamine reads them as blank), error values such as ``#N/A`` (blank in calamine)
     and integers of 16 digits or more (calamine reads a float). A sheet whose cells
     do not all carry their ``r="A1"`` reference (rare writers) is read by openpyxl,
-    as before, within openpyxl's own budget of cells (``OPENPYXL_MAX_CELLS``)."""
+    as before, within openpyxl's own budget of cells (``OPENPYXL_MAX_CELLS``).
+
+    One difference remains: calamine trims the spaces around a text that is not
+    marked ``xml:space="preserve"`` (Excel and LibreOffice mark every such text;
+    openpyxl leaves a text of spaces only unmarked, which now reads as missing)."""
     data = item.read_all()
     scan = inspect_package(data, item.name, limits)
     names, parts = _sheet_parts(data, item.name)
