@@ -1713,8 +1713,7 @@ def _round2_metadata_and_sheet_cases() -> list[Case]:
     lying = huge.replace(b"<sheetData>", b'<dimension ref="A1:B11"/><sheetData>', 1)
     far_apart = _sheet_xml([["path", "label"], ["0.png", "a"]]).replace(
         b"</sheetData>",
-        b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>b</t></is></c></row>'
-        b"</sheetData>",
+        b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>b</t></is></c></row></sheetData>',
     )
     strings = (
         b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
