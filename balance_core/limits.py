@@ -23,9 +23,10 @@ Where each limit is enforced (always before the work it protects):
 ``max_cell_bytes``         table reader: the longest column name before parsing, and
                            the longest text cell of each column right after (one
                            vectorised pass, ``pyarrow.compute.binary_length``).
-``max_sheet_cells``        Excel reader: the cells of every worksheet, counted in a
-                           streaming pass over the sheet XML before openpyxl parses
-                           it (openpyxl reads about 25,000 cells a second).
+``max_sheet_cells``        Excel reader: the cells of every worksheet, and each
+                           sheet's extent from A1 to its last cell, found in a
+                           streaming pass over the sheet XML before python-calamine
+                           parses it (1 M cells: about 7 CPU seconds, 310 MB).
 ``max_classes``            table and zip readers: distinct labels, once the label
                            column is known.
 ``max_output_rows``        balancing (CLI, :func:`~balance_core.recipe.run`) and the
@@ -82,8 +83,10 @@ class Limits:
     max_cell_bytes : int
         Length of one cell or column name, in UTF-8 bytes (1 MiB).
     max_sheet_cells : int
-        Cells in the worksheets of one Excel workbook (200,000: about 8 s of
-        openpyxl on a small machine; larger sheets read in a second as CSV).
+        Cells in the worksheets of one Excel workbook, and rows x columns from A1
+        to a sheet's last cell (1,000,000: about 7 CPU seconds and 310 MB peak with
+        python-calamine on a small machine, 2 M take 13 s; see benchmarks/README.md;
+        larger sheets read in seconds as CSV).
     max_classes : int
         Distinct labels (100,000).
     max_output_rows : int
@@ -108,7 +111,7 @@ class Limits:
     max_table_rows: int = 200_000_000
     max_table_columns: int = 2_000
     max_cell_bytes: int = 1024**2
-    max_sheet_cells: int = 200_000
+    max_sheet_cells: int = 1_000_000
     max_classes: int = 100_000
     max_output_rows: int = 200_000_000
     max_output_bytes: int = 64 * 1024**3

@@ -1711,6 +1711,10 @@ def _round2_metadata_and_sheet_cases() -> list[Case]:
     sheet = "xl/worksheets/sheet1.xml"
     huge = no_dimension_sheet(150_000)  # 300,002 cells, 11 MB of XML
     lying = huge.replace(b"<sheetData>", b'<dimension ref="A1:B11"/><sheetData>', 1)
+    far_apart = _sheet_xml([["path", "label"], ["0.png", "a"]]).replace(
+        b"</sheetData>",
+        b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>b</t></is></c></row></sheetData>',
+    )
     strings = (
         b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
         b'2006/main">' + b"".join(b"<si><t>%d</t></si>" % i for i in range(200_000)) + b"</sst>"
@@ -1780,22 +1784,43 @@ def _round2_metadata_and_sheet_cases() -> list[Case]:
             BASE_COUNTS,
             findings=(("non_image", 1),),
         ),
-        bad(
+        # 300,002 cells: refused by the 200,000-cell limit of the openpyxl reader,
+        # read in full since calamine parses sheets (every row accounted for).
+        ok(
             "tbl_xlsx_huge_sheet_no_dimension",
             "table",
             "labels.xlsx",
             repack(base, {sheet: huge}),
-            "limit_hit",
-            "holds more than 200,000 cells",
-            "max_sheet_cells",
+            {"1": 150_000},
+            findings=(("single_class", 150_000),),
+        ),
+        ok(
+            "tbl_xlsx_huge_sheet_declared_small",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: lying}),
+            {"1": 150_000},
+            findings=(("single_class", 150_000),),
         ),
         bad(
-            "tbl_xlsx_huge_sheet_declared_small",
+            "tbl_xlsx_huge_sheet_over_the_limit",
             "table",
             "labels.xlsx",
             repack(base, {sheet: lying}),
             "limit_hit",
             "holds more than 200,000 cells",
+            "max_sheet_cells",
+            limits={"max_sheet_cells": 200_000},
+        ),
+        # Two cells, at A1 and XFD1048576: calamine would allocate the 17 billion
+        # cells between them (and abort the process); the extent is bounded first.
+        bad(
+            "tbl_xlsx_far_apart_cells",
+            "table",
+            "labels.xlsx",
+            repack(base, {sheet: far_apart}),
+            "limit_hit",
+            "spans 17,179,869,184 cells from A1 to its last cell",
             "max_sheet_cells",
         ),
         bad(

@@ -47,7 +47,7 @@ DOCUMENTED_DEFAULTS = {
     "max_table_rows": 200_000_000,
     "max_table_columns": 2_000,
     "max_cell_bytes": 1024**2,
-    "max_sheet_cells": 200_000,
+    "max_sheet_cells": 1_000_000,
     "max_classes": 100_000,
     "max_output_rows": 200_000_000,
     "max_output_bytes": 64 * 1024**3,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import io
+import posixpath
 import re
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -16,9 +21,43 @@ from .roles import guess_sheet
 from .sources import Input
 from .text import first_line
 
-__all__ = ["inspect_package", "read_xlsx"]
+__all__ = ["OPENPYXL_MAX_CELLS", "PackageScan", "SheetScan", "inspect_package", "read_xlsx"]
 
 RATIO_FLOOR = 1 << 20  # as for zips: a small part may compress very well
+OPENPYXL_MAX_CELLS = 200_000
+"""Cells openpyxl is given at most (about 8 s at its 25,000 cells a second): only
+sheets whose cells lack their ``r`` reference go to openpyxl."""
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    """What the pre-flight pass found in one worksheet part.
+
+    Attributes
+    ----------
+    cells : int
+        ``<c>`` elements.
+    extent : int
+        Last row x last column referenced by a cell (what calamine allocates).
+    positioned : bool
+        Every cell carries its ``r="A1"`` reference.
+    fixups : bool
+        The part holds a formula, an error value or an integer of 16 digits or
+        more, which calamine does not read as openpyxl did.
+    """
+
+    cells: int
+    extent: int
+    positioned: bool
+    fixups: bool
+
+
+@dataclass(frozen=True)
+class PackageScan:
+    """The pre-flight findings of a workbook: one :class:`SheetScan` per worksheet
+    part (keyed by its name in the zip, e.g. ``xl/worksheets/sheet1.xml``)."""
+
+    sheets: Mapping[str, SheetScan]
 
 
 def read_xlsx(
@@ -27,30 +66,50 @@ def read_xlsx(
     """The sheet as a table of text, its name, the other sheets' names, and the
     columns holding formulas without a saved result (column -> first cell).
 
-    openpyxl reads the result a spreadsheet program saved with each formula; a
-    workbook written by a script (openpyxl, xlsxwriter) has none, so such cells read
-    as missing here, and :func:`read_table` refuses them in a role column."""
+    The sheet is parsed by python-calamine (a Rust parser, no entity expansion), after
+    :func:`inspect_package` has bounded its cells and its extent. A spreadsheet
+    program saves each formula's result; a workbook written by a script (openpyxl,
+    xlsxwriter) has none, so such cells read as missing here, and
+    :func:`read_table` refuses them in a role column.
+
+    What calamine does not give is taken from the sheet XML in one more streaming
+    pass, only when the pre-flight scan saw it there: formulas without a saved result
+    (calamine reads them as blank), error values such as ``#N/A`` (blank in calamine)
+    and integers of 16 digits or more (calamine reads a float). A sheet whose cells
+    do not all carry their ``r="A1"`` reference (rare writers) is read by openpyxl,
+    as before, within openpyxl's own budget of cells (``OPENPYXL_MAX_CELLS``).
+
+    One difference remains: calamine trims the spaces around a text that is not
+    marked ``xml:space="preserve"`` (Excel and LibreOffice mark every such text;
+    openpyxl leaves a text of spaces only unmarked, which now reads as missing)."""
     data = item.read_all()
-    inspect_package(data, item.name, limits)
-    workbook = _open_workbook(data, item.name, data_only=True)
-    try:
-        names = workbook.sheetnames
-        if not names:
-            raise DatasetError(
-                f"{item.name!r} has no worksheet; save it again from a spreadsheet program.",
-                kind="parse_error",
-            )
-        if sheet is not None and sheet not in names:
-            raise DatasetError(
-                f"The workbook has no sheet {sheet!r}; its sheets are "
-                f"{', '.join(map(repr, names))}.",
-                kind="unknown_sheet",
-            )
-        # A README or Notes sheet in front of the data is skipped (guess_sheet).
-        chosen = sheet or guess_sheet(names)[0]
-        rows = _sheet_rows(workbook, chosen, item.name)
-    finally:
-        workbook.close()
+    scan = inspect_package(data, item.name, limits)
+    names, parts = _sheet_parts(data, item.name)
+    if not names:
+        raise DatasetError(
+            f"{item.name!r} has no worksheet; save it again from a spreadsheet program.",
+            kind="parse_error",
+        )
+    if sheet is not None and sheet not in names:
+        raise DatasetError(
+            f"The workbook has no sheet {sheet!r}; its sheets are {', '.join(map(repr, names))}.",
+            kind="unknown_sheet",
+        )
+    # A README or Notes sheet in front of the data is skipped (guess_sheet).
+    chosen = sheet or guess_sheet(names)[0]
+    part = scan.sheets.get(parts.get(chosen, ""))
+    fast = part is not None and part.positioned
+    if fast:
+        grid = _calamine_grid(data, item.name, chosen)
+        if part.fixups:
+            _apply_fixups(data, item.name, parts[chosen], grid)
+        if part.fixups:
+            rows = [(n, row) for n, row in enumerate(grid, start=1) if not all(map(_blank, row))]
+        else:  # only "" is blank in calamine's grid (0 and False are not)
+            rows = [(n, row) for n, row in enumerate(grid, start=1) if row.count("") < len(row)]
+        del grid
+    else:
+        rows = _openpyxl_rows(data, item.name, chosen, part, limits)
     if not rows:
         raise DatasetError(f"Sheet {chosen!r} of {item.name!r} is empty.", kind="empty_file")
     header_row = rows[0][1]
@@ -59,7 +118,7 @@ def read_xlsx(
     while (
         header
         and header[-1] == ""
-        and all(len(row) < len(header) or row[len(header) - 1] in (None, "") for _, row in rows)
+        and all(len(row) < len(header) or _blank(row[len(header) - 1]) for _, row in rows)
     ):
         header.pop()
     check_header(header, item.name, limits)
@@ -69,19 +128,95 @@ def read_xlsx(
             f"Sheet {chosen!r} of {item.name!r} has a header but no rows; add one row per sample.",
             kind="header_only",
         )
+    if fast:  # calamine's rows all have the sheet's width: transpose them at C speed
+        columns = zip(*(row for _, row in rows[1:]), strict=True)
+        texts = [_texts(values) for values, _ in zip(columns, header, strict=False)]
+    else:
+        texts = [
+            [_excel_cell(row[i]) if i < len(row) else None for _, row in rows[1:]]
+            for i in range(len(header))
+        ]
     table = pa.table(
         {
-            column: pa.array(
-                [_excel_cell(row[i]) if i < len(row) else None for _, row in rows[1:]],
-                type=pa.string(),
-            )
-            for i, column in enumerate(header)
+            column: pa.array(values, type=pa.string())
+            for column, values in zip(header, texts, strict=True)
         }
     )
-    uncached: dict[str, str] = {}
-    if any(column.null_count for column in table.columns):
-        uncached = _uncached_formulas(data, item.name, chosen, rows[1:], header)
-    return table, chosen, tuple(n for n in names if n != chosen), uncached
+    del texts
+    found: dict[str, str] = {}
+    if fast and part.fixups:
+        found = _first_uncached(rows, header)
+    elif not fast and any(column.null_count for column in table.columns):
+        found = _uncached_formulas(data, item.name, chosen, rows[1:], header)
+    return table, chosen, tuple(n for n in names if n != chosen), found
+
+
+def _sheet_parts(data: bytes, name: str) -> tuple[list[str], dict[str, str]]:
+    """The sheets' names in workbook order, and each sheet's part in the zip (from
+    ``xl/workbook.xml`` and its relationships; both passed the DTD check already)."""
+    from defusedxml import ElementTree
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        try:
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        except KeyError:
+            rels = None
+    except Exception as error:
+        raise _broken(name, error) from None
+    targets: dict[str, str] = {}
+    for rel in [] if rels is None else rels:
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[rel.get("Id", "")] = posixpath.normpath(target)
+    names: list[str] = []
+    parts: dict[str, str] = {}
+    for element in workbook.iter():
+        if element.tag.rsplit("}", 1)[-1] != "sheet" or element.get("name") is None:
+            continue
+        names.append(element.get("name"))
+        rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), "")
+        parts[element.get("name")] = targets.get(rid, "")
+    return names, parts
+
+
+def _calamine_grid(data: bytes, name: str, sheet: str) -> list[list[Any]]:
+    """Every row of a sheet from row 1, every cell from column A ("" where blank)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # calamine's errors, and pyo3's PanicException
+        # calamine's own words name Rust types; the sentence names the file.
+        raise DatasetError(
+            f"{name!r} could not be read as an Excel workbook (the XML of its sheet or "
+            "shared strings is malformed); save it again as .xlsx or export it as CSV.",
+            kind="parse_error",
+        ) from None
+
+
+def _openpyxl_rows(
+    data: bytes, name: str, sheet: str, part: SheetScan | None, limits: Limits
+) -> list[tuple[int, tuple]]:
+    cells = part.cells if part is not None else 0
+    budget = min(limits.max_sheet_cells, OPENPYXL_MAX_CELLS)
+    if cells > budget:
+        raise limit_error(
+            f"The sheet {sheet!r} of {name!r} holds {cells:,} cells without their "
+            'r="A1" references, which only the slow reader takes, up to '
+            f"{OPENPYXL_MAX_CELLS:,} (export it as CSV, which reads in a second)",
+            "max_sheet_cells",
+            budget,
+        )
+    workbook = _open_workbook(data, name, data_only=True)
+    try:
+        return _sheet_rows(workbook, sheet, name)
+    finally:
+        workbook.close()
 
 
 def _broken(name: str, error: BaseException) -> DatasetError:
@@ -134,10 +269,20 @@ _DIMENSION = re.compile(
 )
 _STRING_ITEM = re.compile(rb"<(?:\w+:)?si[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+# A cell's reference, its column letters and row digits (``r="B7"``; rows have only
+# digits). Four letters and eight digits at most: anything longer is past Excel's grid
+# and left uncounted, so that the sheet counts as having cells without references.
+_CELL_REF = re.compile(rb"\sr=[\"']([A-Z]{1,4})(\d{1,8})[\"']")
+# What calamine reads differently from openpyxl: a formula (calamine cannot tell a
+# blank from a formula without a saved result), an error value (blank in calamine),
+# an integer literal of 16 digits or more (a float in calamine). Plain substrings
+# first (a false hit only costs one more pass), the regular expression last.
+_FIXUP_TAGS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/", b't="e"', b"t='e'")
+_LONG_VALUE = re.compile(rb"<(?:\w+:)?v>\s*-?\d{16}")
 
 
-def inspect_package(data: bytes, name: str, limits: Limits) -> None:
-    """Bound the work a workbook can ask for, before openpyxl parses any of it.
+def inspect_package(data: bytes, name: str, limits: Limits) -> PackageScan:
+    """Bound the work a workbook can ask for, before any parser reads it.
 
     From the zip's central directory: entries, declared sizes and compression
     ratios (as for any zip). From the XML parts' first 64 KiB: no DTD (``<!DOCTYPE``
@@ -145,8 +290,17 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
     needs one, and openpyxl parses through defusedxml as well). From each
     worksheet's ``<dimension>``: rows and columns against the limits. From each
     worksheet, counted in a streaming pass: its cells, against ``max_sheet_cells``
-    (with or without a ``<dimension>``, which may lie). From the shared strings,
-    counted the same way: no more strings than the sheets hold cells."""
+    (with or without a ``<dimension>``, which may lie), and the last row and column
+    its cells refer to, whose product (what calamine allocates, whatever the count:
+    two cells at ``A1`` and ``XFD1048576`` would ask for 17 billion) is held to the
+    same limit. From the shared strings, counted the same way: no more strings than
+    the sheets hold cells.
+
+    Returns
+    -------
+    PackageScan
+        What each worksheet part holds, for :func:`read_xlsx` to choose its reader.
+    """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -165,6 +319,7 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
             limits.max_total_uncompressed,
         )
     cells = 0
+    sheets: dict[str, SheetScan] = {}
     strings: zipfile.ZipInfo | None = None
     for info in infos:
         if info.file_size > limits.max_entry_uncompressed:
@@ -197,8 +352,9 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
         if lower.startswith("xl/worksheets/"):
             _declared_cells(head, info.filename, name, limits)
             # The cells there are, whatever the <dimension> says (or when it is
-            # missing): openpyxl's time grows with them, not with the file's size.
-            cells += _count_items(archive, info, name, _CELL, stop=limits.max_sheet_cells - cells)
+            # missing): the parser's time grows with them, not with the file's size.
+            found = _scan_sheet(archive, info, name, stop=limits.max_sheet_cells - cells)
+            cells += found.cells
             if cells > limits.max_sheet_cells:
                 raise limit_error(
                     f"{name!r} holds more than {limits.max_sheet_cells:,} cells (export it "
@@ -206,6 +362,14 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
                     "max_sheet_cells",
                     limits.max_sheet_cells,
                 )
+            if found.extent > limits.max_sheet_cells:
+                raise limit_error(
+                    f"The sheet {info.filename!r} of {name!r} spans {found.extent:,} cells "
+                    "from A1 to its last cell",
+                    "max_sheet_cells",
+                    limits.max_sheet_cells,
+                )
+            sheets[info.filename] = found
         elif lower == "xl/sharedstrings.xml":
             strings = info
     if strings is not None:
@@ -217,6 +381,7 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> None:
                 "it as CSV.",
                 kind="parse_error",
             )
+    return PackageScan(sheets=sheets)
 
 
 def _utf16_dtd(head: bytes) -> bool:
@@ -260,6 +425,47 @@ def _declared_cells(head: bytes, part: str, name: str, limits: Limits) -> int | 
     return rows * columns
 
 
+def _scan_sheet(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, *, stop: int
+) -> SheetScan:
+    """One streaming pass over a worksheet part, in 1 MiB pieces cut before a tag:
+    its cells (stopping past ``stop``), the last row and column they refer to, whether
+    every cell has a reference, and whether it needs :func:`_apply_fixups`."""
+    cells = referenced = last_row = last_column = 0
+    fixups = False
+    carry = b""
+    try:
+        with archive.open(info) as member:
+            while True:
+                piece = member.read(1 << 20)
+                block = carry + piece
+                cut = block.rfind(b"<") if piece else len(block)
+                if cut <= 0:
+                    cut = len(block)
+                block, carry = block[:cut], block[cut:]
+                cells += len(_CELL.findall(block))
+                refs = _CELL_REF.findall(block)
+                referenced += len(refs)
+                if refs:
+                    columns, rows = zip(*refs, strict=True)
+                    # Same length, same order as numbers: no int() per cell.
+                    longest = len(max(rows, key=len))
+                    last_row = max(last_row, int(max(r for r in rows if len(r) == longest)))
+                    last_column = max(last_column, *map(_column_number, set(columns)))
+                fixups = fixups or any(tag in block for tag in _FIXUP_TAGS)
+                fixups = fixups or _LONG_VALUE.search(block) is not None
+                if cells > stop or not piece:
+                    break
+    except Exception as error:
+        raise _broken(name, error) from None
+    return SheetScan(
+        cells=cells,
+        extent=last_row * last_column,
+        positioned=referenced == cells,
+        fixups=fixups,
+    )
+
+
 def _count_items(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pattern: re.Pattern, *, stop: int
 ) -> int:
@@ -279,6 +485,79 @@ def _count_items(
     except Exception as error:
         raise _broken(name, error) from None
     return count + len(pattern.findall(carry))
+
+
+class _Uncached:
+    """A formula cell without a saved result (read as missing, and reported)."""
+
+    def __repr__(self) -> str:
+        return "UNCACHED"
+
+
+UNCACHED = _Uncached()
+_FULL_CELL = re.compile(
+    rb"<(?:\w+:)?c\s((?:[^>\"']|\"[^\"]*\"|'[^']*')*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL
+)
+_REF = re.compile(rb"(?:^|\s)r=[\"']([A-Z]{1,4})(\d{1,8})[\"']")
+_TYPE = re.compile(rb"(?:^|\s)t=[\"'](\w+)[\"']")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_VALUE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>([^<]*)</(?:\w+:)?v>")
+_LONG_INT = re.compile(rb"\s*(-?\d{16,})\s*")
+_MAX_CARRY = 64 << 20
+
+
+def _apply_fixups(data: bytes, name: str, part: str, grid: list[list[Any]]) -> None:
+    """Put into calamine's ``grid`` (rows from row 1, cells from column A) what
+    openpyxl read and calamine does not: error values (``#N/A``) as their text,
+    integers of 16 digits or more exactly, and :data:`UNCACHED` where a formula has
+    no saved result. One streaming pass over the part, only for a sheet whose
+    pre-flight scan saw such cells; every cell there has its reference."""
+    carry = b""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)).open(part) as member:
+            while piece := member.read(1 << 20):
+                block = carry + piece
+                end = 0
+                for found in _FULL_CELL.finditer(block):
+                    end = found.end()
+                    _fix_cell(found.group(1), found.group(2) or b"", grid)
+                carry = block[end:]
+                if len(carry) > _MAX_CARRY:
+                    raise ValueError("a cell of more than 64 MiB of XML")
+    except Exception as error:
+        raise _broken(name, error) from None
+
+
+def _fix_cell(attributes: bytes, body: bytes, grid: list[list[Any]]) -> None:
+    ref = _REF.search(attributes)
+    if ref is None:
+        return
+    row, column = int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1
+    if row >= len(grid) or column >= len(grid[row]):
+        return
+    kind = _TYPE.search(attributes)
+    kind = kind.group(1) if kind else b"n"
+    value = _VALUE.search(body)
+    text = value.group(1) if value else b""
+    if _FORMULA.search(body) and not text.strip() and grid[row][column] == "":
+        grid[row][column] = UNCACHED
+    elif kind == b"e" and text.strip():
+        grid[row][column] = html.unescape(text.decode("utf-8", "replace"))
+    elif kind == b"n" and (number := _LONG_INT.fullmatch(text)):
+        grid[row][column] = int(number.group(1))
+
+
+def _first_uncached(rows: list[tuple[int, list]], header: list[str]) -> dict[str, str]:
+    """Columns whose empty-looking cells are formulas without a saved result, each
+    with its first such cell below the header."""
+    from openpyxl.utils import get_column_letter
+
+    found: dict[str, str] = {}
+    for number, row in rows[1:]:
+        for i, column in enumerate(header[: len(row)]):
+            if row[i] is UNCACHED and column not in found:
+                found[column] = f"{get_column_letter(i + 1)}{number}"
+    return found
 
 
 def _uncached_formulas(
@@ -316,13 +595,34 @@ def _is_formula(value: Any) -> bool:
     return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
+def _texts(values: tuple) -> list[str | None]:
+    """:func:`_excel_cell` of every value, text passed through without a call."""
+    out: list[str | None] = []
+    add = out.append
+    for v in values:
+        kind = v.__class__
+        if kind is str:
+            add(v or None)
+        elif kind is float and v.is_integer() and -1e15 < v < 1e15:
+            add(str(int(v)))
+        else:
+            add(_excel_cell(v))
+    return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value is UNCACHED or (isinstance(value, str) and value == "")
+
+
 def _excel_cell(value: Any) -> str | None:
-    if value is None:
+    if value is None or value is UNCACHED:
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if type(value) is dt.date:  # calamine's date is openpyxl's datetime at midnight
+        return dt.datetime.combine(value, dt.time()).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     text = str(value)
