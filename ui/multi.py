@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import shlex
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -120,19 +121,179 @@ UNCERTAIN = {
     "zeros": "negative (U-Zeros)",
     "ones": "positive (U-Ones)",
 }
+SEPARATORS = {"|": "| (bar)", ";": "; (semicolon)", ",": ", (comma)", "other": "another"}
+SHAPES = {
+    "joined": "one column, labels joined by a separator",
+    "indicators": "one column per label (1/0 indicators)",
+}
+# Options of read_dataset that a new choice of shape keeps.
+KEPT_OPTIONS = ("uncertain", "empty_label", "format")
+
+
+def _from_indicators(dataset) -> bool:
+    """Whether the labels were read from indicator columns (the label column is the
+    ``label_set`` the reader joined)."""
+    classes = dataset.annotations.classes
+    return dataset.roles.label.startswith("label_set") and set(classes) <= set(
+        dataset.raw.column_names
+    )
+
+
+def read_separator(current: state.Current) -> str | None:
+    """The separator the current multi-label table was read with: the one asked
+    for, or the one the reader sniffed (None for indicator columns)."""
+    dataset = current.dataset
+    if dataset.kind != "multilabel" or _from_indicators(dataset):
+        return None
+    given = dict(current.reader).get("labels_sep")
+    if given:
+        return given
+
+    def sniff():
+        from balance_core.readers.multilabel import sniff_multilabel
+
+        guess = sniff_multilabel(replace(dataset, annotations=None))
+        return guess.sep if guess is not None and guess.shape == "separator" else None
+
+    return state.cached(("read_separator", current.key), sniff)
+
+
+def _reread(options: dict, *keys: str) -> None:
+    """Read the file again with ``options`` (a widget callback); when it cannot be
+    read so, keep the current reading, say why, and put ``keys`` back."""
+    try:
+        state.set_reader(options)
+    except bc.DatasetError as error:
+        st.session_state["reader.error"] = str(error)
+        for key in keys:
+            st.session_state.pop(key, None)
+
+
+def _kept(reader: dict) -> dict:
+    return {k: reader[k] for k in KEPT_OPTIONS if k in reader}
+
+
+def _read_joined(reader: dict, *keys: str) -> None:
+    choice = st.session_state.get("reader.sep", "|")
+    sep = st.session_state.get("reader.sep_other", "") if choice == "other" else choice
+    if not sep:
+        return  # "another" chosen, the text not yet typed
+    column = st.session_state.get("reader.labels_col")
+    options = {**_kept(reader), "labels_sep": sep}
+    if column is not None:
+        options["label_col"] = column
+    _reread(options, *keys)
+
+
+def _read_indicators(reader: dict) -> None:
+    columns = st.session_state.get("reader.label_cols") or []
+    if not columns:
+        st.session_state["reader.error"] = "Choose at least one indicator column."
+        return
+    _reread({**_kept(reader), "label_cols": tuple(columns)}, "reader.label_cols")
 
 
 def reading(current: state.Current) -> None:
-    """How a multi-label table was read, and the choice to read it otherwise."""
+    """How a multi-label table was read, and the choice to read it otherwise: the
+    separator of a joined column (sniffed, or given), which column, or which
+    indicator columns; how uncertain cells count; or one label per row."""
     if current.dataset.kind != "multilabel":
         return
+    dataset = current.dataset
     summary, _ = state.summary(current)
     reader = dict(current.reader)
+    indicators = _from_indicators(dataset)
+    sep = read_separator(current)
     with st.expander("How the labels were read", icon=":material/tune:"):
+        error = st.session_state.pop("reader.error", None)
+        if error:
+            st.error(frame.md(error), icon=":material/error:")
+        if indicators:
+            how = f"{len(summary.classes):,} indicator columns"
+        else:
+            how = (
+                f"column {frame.md(dataset.roles.label)}, labels joined by “{frame.md(sep or '?')}”"
+            )
         st.caption(
             f"Several labels per sample: {len(summary.classes):,} labels, "
-            f"{summary.label_sets:,} distinct label sets."
+            f"{summary.label_sets:,} distinct label sets; read from {how}"
+            + ("" if indicators or "labels_sep" in reader else " (separator sniffed)")
+            + "."
         )
+        shapes = list(SHAPES)
+        shape = st.radio(
+            "Labels are in",
+            shapes,
+            index=shapes.index("indicators" if indicators else "joined"),
+            format_func=SHAPES.__getitem__,
+            horizontal=True,
+            key="reader.shape",
+        )
+        taken = {dataset.roles.path, dataset.roles.split, dataset.roles.group}
+        columns = [
+            n for n in dataset.raw.column_names if n not in taken and not n.startswith("label_set")
+        ]
+        if shape == "joined":
+            joined = [c for c in columns if not (indicators and c in dataset.annotations.classes)]
+            if not joined:
+                st.caption("No other column could hold joined labels.")
+            else:
+                left, right = st.columns([2, 3])
+                keys = ("reader.sep", "reader.sep_other", "reader.labels_col")
+                start = dataset.roles.label if dataset.roles.label in joined else joined[0]
+                left.selectbox(
+                    "Column of joined labels",
+                    joined,
+                    index=joined.index(start),
+                    key="reader.labels_col",
+                    on_change=_read_joined,
+                    args=(reader, *keys),
+                )
+                choices = list(SEPARATORS)
+                preset = sep or "|"
+                with right:
+                    choice = st.radio(
+                        "Separator",
+                        choices,
+                        index=choices.index(preset if preset in choices else "other"),
+                        format_func=SEPARATORS.__getitem__,
+                        horizontal=True,
+                        key="reader.sep",
+                        on_change=_read_joined,
+                        args=(reader, *keys),
+                        help="the text between two labels in a cell; "
+                        + ("sniffed" if "labels_sep" not in reader else "as chosen"),
+                    )
+                    if choice == "other":
+                        st.text_input(
+                            "Another separator",
+                            value="" if preset in choices else preset,
+                            key="reader.sep_other",
+                            on_change=_read_joined,
+                            args=(reader, *keys),
+                            placeholder="e.g. /",
+                        )
+                if indicators:
+                    st.button(
+                        "Read this column's joined labels",
+                        key="reader.joined",
+                        on_click=_read_joined,
+                        args=(reader, *keys),
+                    )
+        else:
+            default = list(dataset.annotations.classes) if indicators else []
+            st.multiselect(
+                "Indicator columns (1/0, true/false, CheXpert's -1 for uncertain)",
+                columns,
+                default=[c for c in default if c in columns],
+                key="reader.label_cols",
+            )
+            st.button(
+                "Read these columns as labels",
+                key="reader.indicators",
+                on_click=_read_indicators,
+                args=(reader,),
+            )
         if any(summary.uncertain.values()) or "uncertain" in reader:
             policies = list(UNCERTAIN)
             policy = st.radio(
@@ -409,8 +570,20 @@ def downloads(current: state.Current, recipe) -> dict[str, bytes]:
     return files
 
 
-def export(current: state.Current) -> None:
+def export_recipe(current: state.Current):
+    """The recipe the Export page offers: :func:`ui.state.export_sample_recipe` with
+    the separator this table was read with, sniffed or chosen (the recorded reader
+    otherwise takes the separator found in most cells, which for labels like
+    ``Effusion, left;Mass`` is the ``,`` inside the names, not the ``;`` read)."""
     recipe = state.export_sample_recipe(current)
+    sep = read_separator(current)
+    if sep is not None and recipe.reader.get("labels_sep") != sep:
+        recipe = replace(recipe, reader={**recipe.reader, "labels_sep": sep})
+    return recipe
+
+
+def export(current: state.Current) -> None:
+    recipe = export_recipe(current)
     outcome = state.sample_outcome(current, recipe)
     files = state.cached(
         ("sample_downloads", current.key, recipe.to_json()), lambda: downloads(current, recipe)
