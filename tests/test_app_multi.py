@@ -373,3 +373,54 @@ def test_indicator_columns_and_a_joined_column_can_be_chosen():
     assert not at.exception, at.exception
     assert any(repr(other) in e.value or other in e.value for e in at.error)
     assert _positives(at) == fewer.positives
+
+
+@pytest.mark.parametrize("key", ["road_objects", "chest_xray"])
+def test_splits_page_makes_iteratively_stratified_splits(served, key):  # noqa: F811
+    import csv
+    import io
+
+    import numpy as np
+
+    from balance_core.multilabel import label_matrix
+    from balance_core.splits import iterative_stratification
+
+    example = EXAMPLES[key]
+    data = example.data()
+    at = start()
+    upload(at, example.filename, data)
+    at.switch_page("pages/4_Splits.py").run()
+    clean(at)
+    dataset = bc.read_dataset(data, name=example.filename)
+    matrix = label_matrix(dataset)
+    if key == "road_objects":  # the YOLO example has split folders: counted per class
+        shown = at.dataframe[0].value
+        column = dataset.raw.column("split").to_pylist()
+        for name in sorted(set(column)):
+            in_split = {i for i, s in enumerate(column) if s == name}
+            for label, cell in zip(shown["class"], shown[name], strict=True):
+                c = matrix.classes.index(label)
+                n = sum(
+                    1
+                    for r, k in zip(matrix.sample, matrix.label, strict=True)
+                    if k == c and r in in_split
+                )
+                assert cell.endswith(f"({n:,})")
+    at.text_input(key="splits.shares").input("train=0.6,val=0.2,test=0.2")
+    at.number_input(key="splits.seed").set_value(3)
+    at.radio(key="splits.order").set_value(1)
+    at.button(key="FormSubmitter:splits.multi.form-Make the splits").click().run()
+    clean(at)
+    expected = iterative_stratification(matrix.dense(), [0.6, 0.2, 0.2], seed=3, order=1)
+    names = np.array(["train", "val", "test"])[expected]
+    rows = list(
+        csv.DictReader(io.StringIO(download(at, served, "Table with splits (CSV)").decode()))
+    )
+    assert [r["split"] for r in rows] == names.tolist()
+    table = next(d.value for d in at.dataframe if "train (asked 60%)" in d.value.columns)
+    for label, cell in zip(table["class"], table["test (asked 20%)"], strict=True):
+        c = matrix.classes.index(label)
+        n = int(((expected[matrix.sample] == 2) & (matrix.label == c)).sum())
+        assert cell.endswith(f"({n:,})")
+    if key == "chest_xray":  # patients straddle splits: said, with the count
+        assert any("Patient" in w.value and "more than one split" in w.value for w in at.warning)

@@ -11,7 +11,10 @@ import io
 import shlex
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 import balance_core as bc
@@ -640,10 +643,170 @@ def export(current: state.Current) -> None:
         st.code(text, language="python")
 
 
-def no_splits(current: state.Current) -> None:
-    st.info(
-        "Split checks read one label per row; for this dataset's "
-        f"{_unit_words(current)} see the Overview page (per-split counts come with the "
-        "command line: python -m balance_core analyze FILE).",
-        icon=":material/info:",
+MULTI_SPLIT = "splits.multi"
+ORDERS = {
+    2: "labels and label pairs (Szymański & Kajdanowicz 2017)",
+    1: "labels only (Sechidis et al. 2011)",
+}
+
+
+def _per_split(matrix, split_of: np.ndarray, names: list[str]) -> np.ndarray:
+    """Samples holding each class in each split (splits x classes)."""
+    counts = np.zeros((len(names), matrix.n_labels), dtype=np.int64)
+    np.add.at(counts, (split_of[matrix.sample], matrix.label), 1)
+    return counts
+
+
+def _split_table(classes, counts: np.ndarray, names: list[str], asked=None) -> pd.DataFrame:
+    """Per class: its samples, and in each split how many of them and what share."""
+    totals = counts.sum(axis=0)
+    table = {"class": list(classes), "samples": totals.tolist()}
+    for s, name in enumerate(names):
+        title = name if asked is None else f"{name} (asked {asked[s]:.0%})"
+        table[title] = [
+            f"{counts[s, c] / totals[c]:.1%} ({int(counts[s, c]):,})" if totals[c] else "-"
+            for c in range(len(classes))
+        ]
+    return pd.DataFrame(table)
+
+
+def _current_splits(current: state.Current, matrix) -> None:
+    dataset = current.dataset
+    words = _unit_words(current)
+    st.subheader("The current splits")
+    if dataset.roles.split is None:
+        st.info(
+            f"This data has no split column: every one of its {words} is in one pool. "
+            "Make splits below.",
+            icon=":material/info:",
+        )
+        return
+    column = dataset.raw.column(dataset.roles.split).combine_chunks().cast(pa.string())
+    names = sorted({v for v in column.to_pylist() if v is not None})
+    index = pc.index_in(column, value_set=pa.array(names, pa.string()))
+    split_of = index.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
+    unsplit = int((split_of == len(names)).sum())
+    sizes = np.bincount(split_of, minlength=len(names) + 1)
+    cards = st.columns(min(len(names), 4) or 1)
+    for k, name in enumerate(names[:4]):
+        cards[k].metric(f"{words.capitalize()} in {frame.md(name)}", f"{int(sizes[k]):,}")
+    if unsplit:
+        st.warning(f"{unsplit:,} {words} have no split.", icon=":material/call_split:")
+    counts = _per_split(matrix, np.minimum(split_of, len(names)), [*names, ""])[: len(names)]
+    missing = [
+        (frame.md(name), frame.md(matrix.classes[c]))
+        for s, name in enumerate(names)
+        for c in range(matrix.n_labels)
+        if counts[:, c].sum() and not counts[s, c]
+    ]
+    st.caption(f"Per class: the share of its {words} in each split (and how many).")
+    st.dataframe(_split_table(matrix.classes, counts, names), hide_index=True)
+    if missing:
+        shown = "; ".join(f"{c} not in {n}" for n, c in missing[:5])
+        more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+        st.warning(f"Classes absent from a split: {shown}{more}.", icon=":material/call_split:")
+
+
+def splits(current: state.Current) -> None:
+    """The Splits page for samples with several labels or boxes: the current splits
+    per class, and new ones by iterative stratification
+    (:func:`balance_core.splits.iterative_stratification`) on the sample x class
+    matrix (an image holds a class when it has a box of it)."""
+    from balance_core.export import table_csv
+    from balance_core.multilabel import label_matrix
+    from balance_core.splits import iterative_stratification, parse_proportions
+
+    dataset = current.dataset
+    words = _unit_words(current)
+    matrix = state.cached(("label_matrix", current.key), lambda: label_matrix(dataset))
+    _current_splits(current, matrix)
+    st.subheader("Make splits by iterative stratification")
+    st.caption(
+        f"Each split gets its share of every class's {words}, the rarest classes placed "
+        f"first; {words} without a label fill the splits' sizes."
+    )
+    with st.form("splits.multi.form", border=True):
+        text = st.text_input(
+            "Splits and their shares",
+            value="train=0.8,val=0.1,test=0.1",
+            help="Names and shares, e.g. train=0.7,test=0.3.",
+            key="splits.shares",
+        )
+        cells = st.columns(2)
+        seed = cells[0].number_input("Seed", min_value=0, value=0, step=1, key="splits.seed")
+        order = cells[1].radio(
+            "Stratify", list(ORDERS), format_func=ORDERS.__getitem__, key="splits.order"
+        )
+        submitted = st.form_submit_button("Make the splits", type="primary")
+    if submitted:
+        proportions = parse_proportions(text)
+        names = [name for name, _ in proportions]
+        shares = [share for _, share in proportions]
+        assignment = state.cached(
+            ("multi_split", current.key, tuple(proportions), int(seed), int(order)),
+            lambda: iterative_stratification(
+                matrix.dense(), shares, seed=int(seed), order=int(order)
+            ),
+        )
+        st.session_state[MULTI_SPLIT] = (current.key, names, shares, assignment)
+    stored = st.session_state.get(MULTI_SPLIT)
+    if stored is None or stored[0] != current.key:
+        return
+    _, names, shares, assignment = stored
+    sizes = np.bincount(assignment, minlength=len(names))
+    cards = st.columns(min(len(names), 4))
+    for k, name in enumerate(names[:4]):
+        cards[k].metric(
+            f"{words.capitalize()} in {frame.md(name)}",
+            f"{int(sizes[k]):,}",
+            help=f"asked {shares[k]:.0%}",
+        )
+    counts = _per_split(matrix, assignment, names)
+    totals = counts.sum(axis=0)
+    present = totals > 0
+    if present.any():
+        achieved = counts[:, present] / totals[present]
+        gap = np.abs(achieved - np.asarray(shares)[:, None])
+        s, c = np.unravel_index(int(gap.argmax()), gap.shape)
+        label = np.asarray(matrix.classes, dtype=object)[present][c]
+        st.caption(
+            f"Largest gap: {frame.md(label)} has {achieved[s, c]:.1%} of its {words} in "
+            f"{frame.md(names[s])}, asked {shares[s]:.0%}."
+        )
+    st.dataframe(_split_table(matrix.classes, counts, names, asked=shares), hide_index=True)
+    group = dataset.roles.group
+    if group is not None:
+        groups = dataset.raw.column(group).combine_chunks().cast(pa.string())
+        placed = pd.DataFrame({"g": groups.to_pandas(), "s": assignment})
+        straddling = int((placed.dropna().groupby("g")["s"].nunique() > 1).sum())
+        if straddling:
+            st.warning(
+                f"This split places {words}, not groups: {straddling:,} values of "
+                f"{frame.md(group)} are in more than one split. Iterative stratification "
+                "here does not keep groups together.",
+                icon=":material/group_off:",
+            )
+    column = dataset.roles.split or "split"
+    raw = dataset.raw
+    new = pa.array(np.asarray(names, dtype=object)[assignment].tolist(), pa.string())
+    if column in raw.column_names and column != dataset.roles.split:
+        while column in raw.column_names:
+            column += "_"
+    if column in raw.column_names:
+        table = raw.set_column(raw.column_names.index(column), column, new)
+    else:
+        table = raw.append_column(column, new)
+    stem = current.name.rsplit(".", 1)[0] or "data"
+    st.download_button(
+        "Table with splits (CSV)",
+        data=lambda: table_csv(table),
+        file_name=f"{stem}_split.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    st.caption(
+        f"One row per {words[:-1]} as read, with the new split in column "
+        f"{frame.md(column)}. No command-line replay of this split yet: the same shares "
+        "and seed make the same split here."
     )
