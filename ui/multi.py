@@ -98,6 +98,15 @@ def metrics(current: state.Current) -> None:
         cards[4].metric("Findings", f"{len(findings):,}")
 
 
+TABLE_ROWS = 20  # rows a table shows before it scrolls
+
+
+def _height(rows: int) -> int:
+    """A table's height showing all its rows up to TABLE_ROWS (Streamlit's own
+    default shows about ten, and the rest of a per-class table hides below)."""
+    return 35 * (min(rows, TABLE_ROWS) + 1) + 3
+
+
 def _number(value: float) -> str:
     return f"{value:,.2f}" if value == value and value != float("inf") else "∞"
 
@@ -326,6 +335,7 @@ def overview(current: state.Current) -> None:
         st.dataframe(
             pd.DataFrame(summary.rows()),
             hide_index=True,
+            height=_height(len(summary.classes)),
             column_config={
                 "share of images": st.column_config.NumberColumn(format="percent"),
                 "share of box area": st.column_config.NumberColumn(format="percent"),
@@ -333,10 +343,12 @@ def overview(current: state.Current) -> None:
         )
         left, right = st.columns(2)
         with left:
-            st.subheader("Box sizes (COCO small / medium / large)")
+            st.subheader("Box sizes")
+            st.caption("COCO's sizes: small below 32² pixels of area, medium below 96², large.")
             st.plotly_chart(box_sizes_chart(summary.sizes), key="overview.sizes")
         with right:
             st.subheader("Boxes per image")
+            st.caption("Images by how many boxes they hold (0: background).")
             st.plotly_chart(
                 boxes_per_image_chart(summary.boxes_per_image), key="overview.per_image"
             )
@@ -355,12 +367,22 @@ def overview(current: state.Current) -> None:
         st.dataframe(
             pd.DataFrame(summary.rows()),
             hide_index=True,
+            height=_height(len(summary.classes)),
             column_config={"prevalence": st.column_config.NumberColumn(format="percent")},
         )
         st.subheader("Co-occurrence")
-        st.plotly_chart(
-            cooccurrence_chart(summary.classes, summary.cooccurrence), key="overview.cooc"
-        )
+        figure = cooccurrence_chart(summary.classes, summary.cooccurrence)
+        pairs = np.asarray(summary.cooccurrence, dtype=np.int64).copy()
+        np.fill_diagonal(pairs, 0)
+        if pairs.max() > 0:
+            # The diagonal (each label's positives) would take the whole colour scale
+            # and leave the pairs pale: the scale ends at the largest pair.
+            figure.update_traces(zmin=0, zmax=int(pairs.max()))
+            st.caption(
+                "Samples holding both labels; the colours end at the most frequent pair, "
+                "so the diagonal (each label's positives) is off the scale: hover for counts."
+            )
+        st.plotly_chart(figure, key="overview.cooc")
     _findings(findings)
 
 
@@ -447,7 +469,13 @@ def balance(current: state.Current) -> None:
                 before_after_chart(plan.boxes_before, plan.boxes_after, unit="boxes"),
                 key="balance.boxes",
             )
-        st.dataframe(pd.DataFrame(plan.cost_rows()), hide_index=True)
+        costs = pd.DataFrame(plan.cost_rows())
+        if not plan.labels.has_boxes:
+            costs = costs.drop(columns=["boxes before", "boxes after"], errors="ignore")
+        costs = costs.dropna(axis="columns", how="all").rename(
+            columns=lambda c: c.replace("samples", words)
+        )
+        st.dataframe(costs, hide_index=True, height=_height(len(costs)))
         for warning in plan.warnings:
             st.warning(frame.md(warning))
     elif outcome.sampler is not None:
@@ -466,6 +494,7 @@ def balance(current: state.Current) -> None:
                 }
             ),
             hide_index=True,
+            height=_height(len(sampler.labels.classes)),
             column_config={
                 "share before": st.column_config.NumberColumn(format="percent"),
                 "share of draws": st.column_config.NumberColumn(format="percent"),
@@ -484,6 +513,7 @@ def balance(current: state.Current) -> None:
                 }
             ),
             hide_index=True,
+            height=_height(len(weights.classes)),
         )
         for warning in weights.warnings:
             st.warning(frame.md(warning))
@@ -700,7 +730,11 @@ def _current_splits(current: state.Current, matrix) -> None:
         if counts[:, c].sum() and not counts[s, c]
     ]
     st.caption(f"Per class: the share of its {words} in each split (and how many).")
-    st.dataframe(_split_table(matrix.classes, counts, names), hide_index=True)
+    st.dataframe(
+        _split_table(matrix.classes, counts, names),
+        hide_index=True,
+        height=_height(matrix.n_labels),
+    )
     if missing:
         shown = "; ".join(f"{c} not in {n}" for n, c in missing[:5])
         more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
@@ -773,7 +807,11 @@ def splits(current: state.Current) -> None:
             f"Largest gap: {frame.md(label)} has {achieved[s, c]:.1%} of its {words} in "
             f"{frame.md(names[s])}, asked {shares[s]:.0%}."
         )
-    st.dataframe(_split_table(matrix.classes, counts, names, asked=shares), hide_index=True)
+    st.dataframe(
+        _split_table(matrix.classes, counts, names, asked=shares),
+        hide_index=True,
+        height=_height(matrix.n_labels),
+    )
     group = dataset.roles.group
     if group is not None:
         groups = dataset.raw.column(group).combine_chunks().cast(pa.string())
