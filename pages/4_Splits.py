@@ -28,7 +28,7 @@ st.title("Splits")
 if current.dataset.kind != "single":
     # Several labels or boxes per sample: its own page (ui/multi.py).
     with frame.guard():
-        multi.no_splits(current)
+        multi.splits(current)
     st.stop()
 current = columns.panel(current)
 

@@ -272,3 +272,155 @@ def test_sampler_weights_preview_and_replay(served, tmp_path, key):  # noqa: F81
     assert shares == pytest.approx(sampler.label_draw_share)
     at.switch_page("pages/3_Export.py").run()
     assert _replay(at, served, tmp_path, data) == ["sampler_weights.csv"]
+
+
+def _semicolon_table() -> bytes:
+    """Labels joined by ';' whose names hold ',' too ("Effusion, left"): more cells
+    hold a comma than a semicolon, so a separator picked by count reads it wrong."""
+    cells = [
+        "Effusion, left",
+        "Effusion, left;Mass",
+        "Mass",
+        "Nodule, small;Mass",
+        "No Finding",
+        "Nodule, small",
+        "Mass;Effusion, left;Nodule, small",
+        "Effusion, right",
+        "Effusion, right;Mass",
+        "No Finding",
+    ]
+    rows = ["Image Index,Finding Labels"]
+    rows += [f'{i:05d}.png,"{cells[i % len(cells)]}"' for i in range(120)]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _positives(at) -> dict:
+    table = next(d.value for d in at.dataframe if "positives" in d.value.columns)
+    return dict(zip(table["label"], table["positives"], strict=True))
+
+
+def test_the_separator_of_a_joined_column_is_sniffed_settable_and_replayed(
+    served,  # noqa: F811
+    tmp_path,
+):
+    data = _semicolon_table()
+    name = "findings.csv"
+    at = start()
+    upload(at, name, data)
+    at.switch_page("pages/1_Overview.py").run()
+    clean(at)
+    semicolon = summarize_multilabel(bc.read_dataset(data, name=name, labels_sep=";"))
+    comma = summarize_multilabel(bc.read_dataset(data, name=name, labels_sep=","))
+    assert semicolon.positives != comma.positives  # the separator matters here
+    assert at.radio(key="reader.sep").value == ";"  # as sniffed
+    assert _positives(at) == semicolon.positives
+    at.radio(key="reader.sep").set_value(",").run()
+    clean(at)
+    assert _positives(at) == comma.positives
+    assert metric(at, "Labels") == f"{len(comma.classes):,}"
+    at.radio(key="reader.sep").set_value("other").run()
+    at.text_input(key="reader.sep_other").input(";").run()
+    clean(at)
+    assert _positives(at) == semicolon.positives
+    assert dict(at.session_state["seesaw.dataset"].reader)["labels_sep"] == ";"
+    at.switch_page("pages/2_Balance.py").run()
+    at.radio(key="balance.method").set_value("ml_rus").run()
+    clean(at)
+    at.switch_page("pages/3_Export.py").run()
+    assert _replay(at, served, tmp_path, data) == ["manifest.csv"]
+    recipe = json.loads(download(at, served, "recipe.json"))
+    assert recipe["reader"]["labels_sep"] == ";"
+
+
+def test_a_sniffed_separator_is_the_one_the_recipe_replays(served, tmp_path):  # noqa: F811
+    """Untouched, the sniffed ';' (not the ',' in more cells) goes into the recipe."""
+    data = _semicolon_table()
+    at = start()
+    upload(at, "findings.csv", data)
+    at.switch_page("pages/2_Balance.py").run()
+    at.radio(key="balance.method").set_value("label_weights:pos_weight").run()
+    clean(at)
+    at.switch_page("pages/3_Export.py").run()
+    assert _replay(at, served, tmp_path, data) == ["weights.json"]
+    weights = json.loads(download(at, served, "weights.json"))
+    expected = summarize_multilabel(bc.read_dataset(data, name="findings.csv", labels_sep=";"))
+    assert weights["classes"] == list(expected.classes)
+    assert json.loads(download(at, served, "recipe.json"))["reader"]["labels_sep"] == ";"
+
+
+def test_indicator_columns_and_a_joined_column_can_be_chosen():
+    data = EXAMPLES["chest_xray"].data()
+    name = "chexpert.csv"
+    dataset = bc.read_dataset(data, name=name)
+    classes = list(dataset.annotations.classes)
+    at = start()
+    upload(at, name, data)
+    at.switch_page("pages/1_Overview.py").run()
+    clean(at)
+    assert at.radio(key="reader.shape").value == "indicators"
+    assert at.multiselect(key="reader.label_cols").value == classes
+    chosen = classes[:3]
+    at.multiselect(key="reader.label_cols").set_value(chosen).run()
+    at.button(key="reader.indicators").click().run()
+    clean(at)
+    fewer = summarize_multilabel(bc.read_dataset(data, name=name, label_cols=chosen))
+    assert _positives(at) == fewer.positives
+    assert list(fewer.positives) == chosen
+    # A column that is not 1/0: one sentence, and the reading stays.
+    other = next(c for c in at.multiselect(key="reader.label_cols").options if c not in classes)
+    at.multiselect(key="reader.label_cols").set_value([*chosen, other]).run()
+    at.button(key="reader.indicators").click().run()
+    assert not at.exception, at.exception
+    assert any(repr(other) in e.value or other in e.value for e in at.error)
+    assert _positives(at) == fewer.positives
+
+
+@pytest.mark.parametrize("key", ["road_objects", "chest_xray"])
+def test_splits_page_makes_iteratively_stratified_splits(served, key):  # noqa: F811
+    import csv
+    import io
+
+    import numpy as np
+
+    from balance_core.multilabel import label_matrix
+    from balance_core.splits import iterative_stratification
+
+    example = EXAMPLES[key]
+    data = example.data()
+    at = start()
+    upload(at, example.filename, data)
+    at.switch_page("pages/4_Splits.py").run()
+    clean(at)
+    dataset = bc.read_dataset(data, name=example.filename)
+    matrix = label_matrix(dataset)
+    if key == "road_objects":  # the YOLO example has split folders: counted per class
+        shown = at.dataframe[0].value
+        column = dataset.raw.column("split").to_pylist()
+        for name in sorted(set(column)):
+            in_split = {i for i, s in enumerate(column) if s == name}
+            for label, cell in zip(shown["class"], shown[name], strict=True):
+                c = matrix.classes.index(label)
+                n = sum(
+                    1
+                    for r, k in zip(matrix.sample, matrix.label, strict=True)
+                    if k == c and r in in_split
+                )
+                assert cell.endswith(f"({n:,})")
+    at.text_input(key="splits.shares").input("train=0.6,val=0.2,test=0.2")
+    at.number_input(key="splits.seed").set_value(3)
+    at.radio(key="splits.order").set_value(1)
+    at.button(key="FormSubmitter:splits.multi.form-Make the splits").click().run()
+    clean(at)
+    expected = iterative_stratification(matrix.dense(), [0.6, 0.2, 0.2], seed=3, order=1)
+    names = np.array(["train", "val", "test"])[expected]
+    rows = list(
+        csv.DictReader(io.StringIO(download(at, served, "Table with splits (CSV)").decode()))
+    )
+    assert [r["split"] for r in rows] == names.tolist()
+    table = next(d.value for d in at.dataframe if "train (asked 60%)" in d.value.columns)
+    for label, cell in zip(table["class"], table["test (asked 20%)"], strict=True):
+        c = matrix.classes.index(label)
+        n = int(((expected[matrix.sample] == 2) & (matrix.label == c)).sum())
+        assert cell.endswith(f"({n:,})")
+    if key == "chest_xray":  # patients straddle splits: said, with the count
+        assert any("Patient" in w.value and "more than one split" in w.value for w in at.warning)

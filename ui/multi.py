@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import io
 import shlex
+from dataclasses import replace
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 import balance_core as bc
@@ -94,6 +98,15 @@ def metrics(current: state.Current) -> None:
         cards[4].metric("Findings", f"{len(findings):,}")
 
 
+TABLE_ROWS = 20  # rows a table shows before it scrolls
+
+
+def _height(rows: int) -> int:
+    """A table's height showing all its rows up to TABLE_ROWS (Streamlit's own
+    default shows about ten, and the rest of a per-class table hides below)."""
+    return 35 * (min(rows, TABLE_ROWS) + 1) + 3
+
+
 def _number(value: float) -> str:
     return f"{value:,.2f}" if value == value and value != float("inf") else "∞"
 
@@ -120,19 +133,179 @@ UNCERTAIN = {
     "zeros": "negative (U-Zeros)",
     "ones": "positive (U-Ones)",
 }
+SEPARATORS = {"|": "| (bar)", ";": "; (semicolon)", ",": ", (comma)", "other": "another"}
+SHAPES = {
+    "joined": "one column, labels joined by a separator",
+    "indicators": "one column per label (1/0 indicators)",
+}
+# Options of read_dataset that a new choice of shape keeps.
+KEPT_OPTIONS = ("uncertain", "empty_label", "format")
+
+
+def _from_indicators(dataset) -> bool:
+    """Whether the labels were read from indicator columns (the label column is the
+    ``label_set`` the reader joined)."""
+    classes = dataset.annotations.classes
+    return dataset.roles.label.startswith("label_set") and set(classes) <= set(
+        dataset.raw.column_names
+    )
+
+
+def read_separator(current: state.Current) -> str | None:
+    """The separator the current multi-label table was read with: the one asked
+    for, or the one the reader sniffed (None for indicator columns)."""
+    dataset = current.dataset
+    if dataset.kind != "multilabel" or _from_indicators(dataset):
+        return None
+    given = dict(current.reader).get("labels_sep")
+    if given:
+        return given
+
+    def sniff():
+        from balance_core.readers.multilabel import sniff_multilabel
+
+        guess = sniff_multilabel(replace(dataset, annotations=None))
+        return guess.sep if guess is not None and guess.shape == "separator" else None
+
+    return state.cached(("read_separator", current.key), sniff)
+
+
+def _reread(options: dict, *keys: str) -> None:
+    """Read the file again with ``options`` (a widget callback); when it cannot be
+    read so, keep the current reading, say why, and put ``keys`` back."""
+    try:
+        state.set_reader(options)
+    except bc.DatasetError as error:
+        st.session_state["reader.error"] = str(error)
+        for key in keys:
+            st.session_state.pop(key, None)
+
+
+def _kept(reader: dict) -> dict:
+    return {k: reader[k] for k in KEPT_OPTIONS if k in reader}
+
+
+def _read_joined(reader: dict, *keys: str) -> None:
+    choice = st.session_state.get("reader.sep", "|")
+    sep = st.session_state.get("reader.sep_other", "") if choice == "other" else choice
+    if not sep:
+        return  # "another" chosen, the text not yet typed
+    column = st.session_state.get("reader.labels_col")
+    options = {**_kept(reader), "labels_sep": sep}
+    if column is not None:
+        options["label_col"] = column
+    _reread(options, *keys)
+
+
+def _read_indicators(reader: dict) -> None:
+    columns = st.session_state.get("reader.label_cols") or []
+    if not columns:
+        st.session_state["reader.error"] = "Choose at least one indicator column."
+        return
+    _reread({**_kept(reader), "label_cols": tuple(columns)}, "reader.label_cols")
 
 
 def reading(current: state.Current) -> None:
-    """How a multi-label table was read, and the choice to read it otherwise."""
+    """How a multi-label table was read, and the choice to read it otherwise: the
+    separator of a joined column (sniffed, or given), which column, or which
+    indicator columns; how uncertain cells count; or one label per row."""
     if current.dataset.kind != "multilabel":
         return
+    dataset = current.dataset
     summary, _ = state.summary(current)
     reader = dict(current.reader)
+    indicators = _from_indicators(dataset)
+    sep = read_separator(current)
     with st.expander("How the labels were read", icon=":material/tune:"):
+        error = st.session_state.pop("reader.error", None)
+        if error:
+            st.error(frame.md(error), icon=":material/error:")
+        if indicators:
+            how = f"{len(summary.classes):,} indicator columns"
+        else:
+            how = (
+                f"column {frame.md(dataset.roles.label)}, labels joined by “{frame.md(sep or '?')}”"
+            )
         st.caption(
             f"Several labels per sample: {len(summary.classes):,} labels, "
-            f"{summary.label_sets:,} distinct label sets."
+            f"{summary.label_sets:,} distinct label sets; read from {how}"
+            + ("" if indicators or "labels_sep" in reader else " (separator sniffed)")
+            + "."
         )
+        shapes = list(SHAPES)
+        shape = st.radio(
+            "Labels are in",
+            shapes,
+            index=shapes.index("indicators" if indicators else "joined"),
+            format_func=SHAPES.__getitem__,
+            horizontal=True,
+            key="reader.shape",
+        )
+        taken = {dataset.roles.path, dataset.roles.split, dataset.roles.group}
+        columns = [
+            n for n in dataset.raw.column_names if n not in taken and not n.startswith("label_set")
+        ]
+        if shape == "joined":
+            joined = [c for c in columns if not (indicators and c in dataset.annotations.classes)]
+            if not joined:
+                st.caption("No other column could hold joined labels.")
+            else:
+                left, right = st.columns([2, 3])
+                keys = ("reader.sep", "reader.sep_other", "reader.labels_col")
+                start = dataset.roles.label if dataset.roles.label in joined else joined[0]
+                left.selectbox(
+                    "Column of joined labels",
+                    joined,
+                    index=joined.index(start),
+                    key="reader.labels_col",
+                    on_change=_read_joined,
+                    args=(reader, *keys),
+                )
+                choices = list(SEPARATORS)
+                preset = sep or "|"
+                with right:
+                    choice = st.radio(
+                        "Separator",
+                        choices,
+                        index=choices.index(preset if preset in choices else "other"),
+                        format_func=SEPARATORS.__getitem__,
+                        horizontal=True,
+                        key="reader.sep",
+                        on_change=_read_joined,
+                        args=(reader, *keys),
+                        help="the text between two labels in a cell; "
+                        + ("sniffed" if "labels_sep" not in reader else "as chosen"),
+                    )
+                    if choice == "other":
+                        st.text_input(
+                            "Another separator",
+                            value="" if preset in choices else preset,
+                            key="reader.sep_other",
+                            on_change=_read_joined,
+                            args=(reader, *keys),
+                            placeholder="e.g. /",
+                        )
+                if indicators:
+                    st.button(
+                        "Read this column's joined labels",
+                        key="reader.joined",
+                        on_click=_read_joined,
+                        args=(reader, *keys),
+                    )
+        else:
+            default = list(dataset.annotations.classes) if indicators else []
+            st.multiselect(
+                "Indicator columns (1/0, true/false, CheXpert's -1 for uncertain)",
+                columns,
+                default=[c for c in default if c in columns],
+                key="reader.label_cols",
+            )
+            st.button(
+                "Read these columns as labels",
+                key="reader.indicators",
+                on_click=_read_indicators,
+                args=(reader,),
+            )
         if any(summary.uncertain.values()) or "uncertain" in reader:
             policies = list(UNCERTAIN)
             policy = st.radio(
@@ -162,6 +335,7 @@ def overview(current: state.Current) -> None:
         st.dataframe(
             pd.DataFrame(summary.rows()),
             hide_index=True,
+            height=_height(len(summary.classes)),
             column_config={
                 "share of images": st.column_config.NumberColumn(format="percent"),
                 "share of box area": st.column_config.NumberColumn(format="percent"),
@@ -169,10 +343,12 @@ def overview(current: state.Current) -> None:
         )
         left, right = st.columns(2)
         with left:
-            st.subheader("Box sizes (COCO small / medium / large)")
+            st.subheader("Box sizes")
+            st.caption("COCO's sizes: small below 32² pixels of area, medium below 96², large.")
             st.plotly_chart(box_sizes_chart(summary.sizes), key="overview.sizes")
         with right:
             st.subheader("Boxes per image")
+            st.caption("Images by how many boxes they hold (0: background).")
             st.plotly_chart(
                 boxes_per_image_chart(summary.boxes_per_image), key="overview.per_image"
             )
@@ -191,12 +367,22 @@ def overview(current: state.Current) -> None:
         st.dataframe(
             pd.DataFrame(summary.rows()),
             hide_index=True,
+            height=_height(len(summary.classes)),
             column_config={"prevalence": st.column_config.NumberColumn(format="percent")},
         )
         st.subheader("Co-occurrence")
-        st.plotly_chart(
-            cooccurrence_chart(summary.classes, summary.cooccurrence), key="overview.cooc"
-        )
+        figure = cooccurrence_chart(summary.classes, summary.cooccurrence)
+        pairs = np.asarray(summary.cooccurrence, dtype=np.int64).copy()
+        np.fill_diagonal(pairs, 0)
+        if pairs.max() > 0:
+            # The diagonal (each label's positives) would take the whole colour scale
+            # and leave the pairs pale: the scale ends at the largest pair.
+            figure.update_traces(zmin=0, zmax=int(pairs.max()))
+            st.caption(
+                "Samples holding both labels; the colours end at the most frequent pair, "
+                "so the diagonal (each label's positives) is off the scale: hover for counts."
+            )
+        st.plotly_chart(figure, key="overview.cooc")
     _findings(findings)
 
 
@@ -283,7 +469,13 @@ def balance(current: state.Current) -> None:
                 before_after_chart(plan.boxes_before, plan.boxes_after, unit="boxes"),
                 key="balance.boxes",
             )
-        st.dataframe(pd.DataFrame(plan.cost_rows()), hide_index=True)
+        costs = pd.DataFrame(plan.cost_rows())
+        if not plan.labels.has_boxes:
+            costs = costs.drop(columns=["boxes before", "boxes after"], errors="ignore")
+        costs = costs.dropna(axis="columns", how="all").rename(
+            columns=lambda c: c.replace("samples", words)
+        )
+        st.dataframe(costs, hide_index=True, height=_height(len(costs)))
         for warning in plan.warnings:
             st.warning(frame.md(warning))
     elif outcome.sampler is not None:
@@ -302,6 +494,7 @@ def balance(current: state.Current) -> None:
                 }
             ),
             hide_index=True,
+            height=_height(len(sampler.labels.classes)),
             column_config={
                 "share before": st.column_config.NumberColumn(format="percent"),
                 "share of draws": st.column_config.NumberColumn(format="percent"),
@@ -320,6 +513,7 @@ def balance(current: state.Current) -> None:
                 }
             ),
             hide_index=True,
+            height=_height(len(weights.classes)),
         )
         for warning in weights.warnings:
             st.warning(frame.md(warning))
@@ -409,8 +603,20 @@ def downloads(current: state.Current, recipe) -> dict[str, bytes]:
     return files
 
 
-def export(current: state.Current) -> None:
+def export_recipe(current: state.Current):
+    """The recipe the Export page offers: :func:`ui.state.export_sample_recipe` with
+    the separator this table was read with, sniffed or chosen (the recorded reader
+    otherwise takes the separator found in most cells, which for labels like
+    ``Effusion, left;Mass`` is the ``,`` inside the names, not the ``;`` read)."""
     recipe = state.export_sample_recipe(current)
+    sep = read_separator(current)
+    if sep is not None and recipe.reader.get("labels_sep") != sep:
+        recipe = replace(recipe, reader={**recipe.reader, "labels_sep": sep})
+    return recipe
+
+
+def export(current: state.Current) -> None:
+    recipe = export_recipe(current)
     outcome = state.sample_outcome(current, recipe)
     files = state.cached(
         ("sample_downloads", current.key, recipe.to_json()), lambda: downloads(current, recipe)
@@ -467,10 +673,178 @@ def export(current: state.Current) -> None:
         st.code(text, language="python")
 
 
-def no_splits(current: state.Current) -> None:
-    st.info(
-        "Split checks read one label per row; for this dataset's "
-        f"{_unit_words(current)} see the Overview page (per-split counts come with the "
-        "command line: python -m balance_core analyze FILE).",
-        icon=":material/info:",
+MULTI_SPLIT = "splits.multi"
+ORDERS = {
+    2: "labels and label pairs (Szymański & Kajdanowicz 2017)",
+    1: "labels only (Sechidis et al. 2011)",
+}
+
+
+def _per_split(matrix, split_of: np.ndarray, names: list[str]) -> np.ndarray:
+    """Samples holding each class in each split (splits x classes)."""
+    counts = np.zeros((len(names), matrix.n_labels), dtype=np.int64)
+    np.add.at(counts, (split_of[matrix.sample], matrix.label), 1)
+    return counts
+
+
+def _split_table(classes, counts: np.ndarray, names: list[str], asked=None) -> pd.DataFrame:
+    """Per class: its samples, and in each split how many of them and what share."""
+    totals = counts.sum(axis=0)
+    table = {"class": list(classes), "samples": totals.tolist()}
+    for s, name in enumerate(names):
+        title = name if asked is None else f"{name} (asked {asked[s]:.0%})"
+        table[title] = [
+            f"{counts[s, c] / totals[c]:.1%} ({int(counts[s, c]):,})" if totals[c] else "-"
+            for c in range(len(classes))
+        ]
+    return pd.DataFrame(table)
+
+
+def _current_splits(current: state.Current, matrix) -> None:
+    dataset = current.dataset
+    words = _unit_words(current)
+    st.subheader("The current splits")
+    if dataset.roles.split is None:
+        st.info(
+            f"This data has no split column: every one of its {words} is in one pool. "
+            "Make splits below.",
+            icon=":material/info:",
+        )
+        return
+    column = dataset.raw.column(dataset.roles.split).combine_chunks().cast(pa.string())
+    names = sorted({v for v in column.to_pylist() if v is not None})
+    index = pc.index_in(column, value_set=pa.array(names, pa.string()))
+    split_of = index.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
+    unsplit = int((split_of == len(names)).sum())
+    sizes = np.bincount(split_of, minlength=len(names) + 1)
+    cards = st.columns(min(len(names), 4) or 1)
+    for k, name in enumerate(names[:4]):
+        cards[k].metric(f"{words.capitalize()} in {frame.md(name)}", f"{int(sizes[k]):,}")
+    if unsplit:
+        st.warning(f"{unsplit:,} {words} have no split.", icon=":material/call_split:")
+    counts = _per_split(matrix, np.minimum(split_of, len(names)), [*names, ""])[: len(names)]
+    missing = [
+        (frame.md(name), frame.md(matrix.classes[c]))
+        for s, name in enumerate(names)
+        for c in range(matrix.n_labels)
+        if counts[:, c].sum() and not counts[s, c]
+    ]
+    st.caption(f"Per class: the share of its {words} in each split (and how many).")
+    st.dataframe(
+        _split_table(matrix.classes, counts, names),
+        hide_index=True,
+        height=_height(matrix.n_labels),
+    )
+    if missing:
+        shown = "; ".join(f"{c} not in {n}" for n, c in missing[:5])
+        more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
+        st.warning(f"Classes absent from a split: {shown}{more}.", icon=":material/call_split:")
+
+
+def splits(current: state.Current) -> None:
+    """The Splits page for samples with several labels or boxes: the current splits
+    per class, and new ones by iterative stratification
+    (:func:`balance_core.splits.iterative_stratification`) on the sample x class
+    matrix (an image holds a class when it has a box of it)."""
+    from balance_core.export import table_csv
+    from balance_core.multilabel import label_matrix
+    from balance_core.splits import iterative_stratification, parse_proportions
+
+    dataset = current.dataset
+    words = _unit_words(current)
+    matrix = state.cached(("label_matrix", current.key), lambda: label_matrix(dataset))
+    _current_splits(current, matrix)
+    st.subheader("Make splits by iterative stratification")
+    st.caption(
+        f"Each split gets its share of every class's {words}, the rarest classes placed "
+        f"first; {words} without a label fill the splits' sizes."
+    )
+    with st.form("splits.multi.form", border=True):
+        text = st.text_input(
+            "Splits and their shares",
+            value="train=0.8,val=0.1,test=0.1",
+            help="Names and shares, e.g. train=0.7,test=0.3.",
+            key="splits.shares",
+        )
+        cells = st.columns(2)
+        seed = cells[0].number_input("Seed", min_value=0, value=0, step=1, key="splits.seed")
+        order = cells[1].radio(
+            "Stratify", list(ORDERS), format_func=ORDERS.__getitem__, key="splits.order"
+        )
+        submitted = st.form_submit_button("Make the splits", type="primary")
+    if submitted:
+        proportions = parse_proportions(text)
+        names = [name for name, _ in proportions]
+        shares = [share for _, share in proportions]
+        assignment = state.cached(
+            ("multi_split", current.key, tuple(proportions), int(seed), int(order)),
+            lambda: iterative_stratification(
+                matrix.dense(), shares, seed=int(seed), order=int(order)
+            ),
+        )
+        st.session_state[MULTI_SPLIT] = (current.key, names, shares, assignment)
+    stored = st.session_state.get(MULTI_SPLIT)
+    if stored is None or stored[0] != current.key:
+        return
+    _, names, shares, assignment = stored
+    sizes = np.bincount(assignment, minlength=len(names))
+    cards = st.columns(min(len(names), 4))
+    for k, name in enumerate(names[:4]):
+        cards[k].metric(
+            f"{words.capitalize()} in {frame.md(name)}",
+            f"{int(sizes[k]):,}",
+            help=f"asked {shares[k]:.0%}",
+        )
+    counts = _per_split(matrix, assignment, names)
+    totals = counts.sum(axis=0)
+    present = totals > 0
+    if present.any():
+        achieved = counts[:, present] / totals[present]
+        gap = np.abs(achieved - np.asarray(shares)[:, None])
+        s, c = np.unravel_index(int(gap.argmax()), gap.shape)
+        label = np.asarray(matrix.classes, dtype=object)[present][c]
+        st.caption(
+            f"Largest gap: {frame.md(label)} has {achieved[s, c]:.1%} of its {words} in "
+            f"{frame.md(names[s])}, asked {shares[s]:.0%}."
+        )
+    st.dataframe(
+        _split_table(matrix.classes, counts, names, asked=shares),
+        hide_index=True,
+        height=_height(matrix.n_labels),
+    )
+    group = dataset.roles.group
+    if group is not None:
+        groups = dataset.raw.column(group).combine_chunks().cast(pa.string())
+        placed = pd.DataFrame({"g": groups.to_pandas(), "s": assignment})
+        straddling = int((placed.dropna().groupby("g")["s"].nunique() > 1).sum())
+        if straddling:
+            st.warning(
+                f"This split places {words}, not groups: {straddling:,} values of "
+                f"{frame.md(group)} are in more than one split. Iterative stratification "
+                "here does not keep groups together.",
+                icon=":material/group_off:",
+            )
+    column = dataset.roles.split or "split"
+    raw = dataset.raw
+    new = pa.array(np.asarray(names, dtype=object)[assignment].tolist(), pa.string())
+    if column in raw.column_names and column != dataset.roles.split:
+        while column in raw.column_names:
+            column += "_"
+    if column in raw.column_names:
+        table = raw.set_column(raw.column_names.index(column), column, new)
+    else:
+        table = raw.append_column(column, new)
+    stem = current.name.rsplit(".", 1)[0] or "data"
+    st.download_button(
+        "Table with splits (CSV)",
+        data=lambda: table_csv(table),
+        file_name=f"{stem}_split.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+    st.caption(
+        f"One row per {words[:-1]} as read, with the new split in column "
+        f"{frame.md(column)}. No command-line replay of this split yet: the same shares "
+        "and seed make the same split here."
     )
