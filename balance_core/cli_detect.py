@@ -441,13 +441,19 @@ def _from_indicators(dataset: Dataset) -> bool:
 
 
 def _separator_of(dataset: Dataset) -> str:
-    """The separator the multi-label reader picks when none is given: the one in
-    most cells (ties: the first of |, ;, ,)."""
+    """The separator the multi-label reader took when none was given: the one
+    :func:`sniff_multilabel` finds in the table's first rows (the rule both
+    ``multilabel="auto"`` and ``"on"`` follow), else the one in most cells."""
+    import dataclasses
+
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .readers.multilabel import SEPARATORS
+    from .readers.multilabel import SEPARATORS, sniff_multilabel
 
+    guess = sniff_multilabel(dataclasses.replace(dataset, annotations=None))
+    if guess is not None and guess.shape == "separator" and guess.sep:
+        return guess.sep
     cells = dataset.labels.combine_chunks()
     counts = {
         s: pc.sum(pc.cast(pc.match_substring(cells, s), pa.int64())).as_py() or 0

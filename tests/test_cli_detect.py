@@ -490,3 +490,17 @@ def test_the_bce_snippet_runs_with_pytorch_in_class_order(style, data, tmp_path)
     # All targets 1 and logits 0: the loss is mean_l(pos_weight_l) * log(2).
     expected = float(np.mean(weights["pos_weight"])) * math.log(2)
     assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_recipe_keeps_the_separator_the_reader_sniffed_not_the_commonest(tmp_path):
+    # ',' is in more cells (inside the label name "Effusion, left"), yet the reader
+    # splits on ';', the first separator that reads as combinations of a vocabulary.
+    cells = ["Effusion, left;Mass", "Mass", "Effusion, left", "Effusion, left",
+             "Effusion, left", "Nodule;Mass", "Nodule", "No Finding"] * 20  # fmt: skip
+    source = tmp_path / "findings.csv"
+    source.write_text("path,labels\n" + "".join(f'{i}.png,"{c}"\n' for i, c in enumerate(cells)))
+    first, again, recipe = tmp_path / "m.csv", tmp_path / "again.csv", tmp_path / "r.json"
+    ok("sample", source, "--method", "ml-ros", "-o", first, "--recipe", recipe)
+    assert json.loads(recipe.read_text())["reader"]["labels_sep"] == ";"
+    ok("apply", recipe, source, "-o", again, "--strict")
+    assert first.read_bytes() == again.read_bytes()
