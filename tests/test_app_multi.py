@@ -424,3 +424,46 @@ def test_splits_page_makes_iteratively_stratified_splits(served, key):  # noqa: 
         assert cell.endswith(f"({n:,})")
     if key == "chest_xray":  # patients straddle splits: said, with the count
         assert any("Patient" in w.value and "more than one split" in w.value for w in at.warning)
+
+
+def _slash_table() -> bytes:
+    # '/' is not a separator the reader looks for, so the table reads one label per row.
+    cells = ["cat", "dog", "cat/dog", "bird", "cat", "dog/bird", "cat", "dog"] * 30
+    return ("path,tags\n" + "".join(f"{i}.png,{c}\n" for i, c in enumerate(cells))).encode()
+
+
+def test_a_one_label_table_can_be_read_with_several_labels_and_replayed(
+    served,  # noqa: F811
+    tmp_path,
+):
+    data = _slash_table()
+    at = start()
+    upload(at, "pets.csv", data)
+    clean(at)
+    assert at.session_state["seesaw.dataset"].dataset.kind == "single"
+    next(t for t in at.text_input if t.label == "Separator of several labels").set_value("/")
+    next(b for b in at.button if b.label == "Read several labels per row").click().run()
+    clean(at)
+    dataset = at.session_state["seesaw.dataset"].dataset
+    assert dataset.kind == "multilabel"
+    expected = summarize_multilabel(bc.read_dataset(data, name="pets.csv", labels_sep="/"))
+    assert summarize_multilabel(dataset).positives == expected.positives
+    assert expected.positives == {"bird": 60, "cat": 120, "dog": 120}
+    at.switch_page("pages/2_Balance.py").run()
+    at.radio(key="balance.method").set_value("ml_ros").run()
+    clean(at)
+    at.switch_page("pages/3_Export.py").run()
+    assert _replay(at, served, tmp_path, data) == ["manifest.csv"]
+    assert json.loads(download(at, served, "recipe.json"))["reader"]["labels_sep"] == "/"
+
+
+def test_asking_for_several_labels_where_there_are_none_is_one_sentence():
+    data = b"path,label\n" + b"".join(
+        b"%d.png,%s\n" % (i, b"ab"[i % 2 : i % 2 + 1]) for i in range(40)
+    )
+    at = start()
+    upload(at, "plain.csv", data)
+    next(b for b in at.button if b.label == "Read several labels per row").click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error if "one label per row" in e.value]
+    assert at.session_state["seesaw.dataset"].dataset.kind == "single"

@@ -243,6 +243,8 @@ def test_an_upload_is_held_as_a_handle_without_its_bytes():
     data = b"label\n" + b"a\n" * 30 + b"b\n" * 10
     upload(at, "labels.csv", data)
     current = at.session_state[state.DATASET]
-    assert current.size == len(data) and current.spool is None  # a table's copy is gone
+    assert current.size == len(data)
+    # The copy is on disk (for another reading of the table), not in the session.
+    assert current.spool.path.stat().st_size == len(data)
     assert not any(isinstance(v, bytes) and len(v) == len(data) for v in vars(current).values())
     assert nbytes(current) < len(data)

@@ -95,6 +95,8 @@ def panel(current: state.Current) -> state.Current:
                     st.rerun()
                 except bc.DatasetError as error:
                     st.error(md(f"Sheet {sheet!r}: {error}"), icon=":material/error:")
+        if dataset.kind == "single" and source.format != "zip":
+            _several_labels(current)
         if chosen != roles.as_dict():
             try:
                 current = state.set_roles(chosen)
@@ -103,3 +105,35 @@ def panel(current: state.Current) -> state.Current:
             except bc.DatasetError as error:
                 st.error(md(str(error)), icon=":material/error:")
     return current
+
+
+SEPARATOR_AUTO = "find it"
+
+
+def _several_labels(current: state.Current) -> None:
+    """The way to a multi-label reading when the reader took one label per row (its
+    guess is cautious: a comma in a label may be text)."""
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    with left:
+        separator = st.text_input(
+            "Separator of several labels",
+            value="",
+            placeholder=SEPARATOR_AUTO,
+            max_chars=8,
+            key=f"reader.sep.{current.sha256[:12]}",
+            help="Blank: look for |, ; or , in the label column.",
+        )
+    with right:
+        clicked = st.button(
+            "Read several labels per row", key=f"reader.multi.{current.sha256[:12]}"
+        )
+    if clicked:
+        options: dict = {"multilabel": "on", "label_col": current.dataset.roles.label}
+        if separator:
+            options["labels_sep"] = separator
+        try:
+            state.set_reader(options)
+            st.session_state[KEEP_OPEN] = True
+            st.rerun()
+        except bc.DatasetError as error:
+            st.error(md(str(error)), icon=":material/error:")

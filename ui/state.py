@@ -6,9 +6,10 @@ process (:mod:`ui.worker`) reads and analyses the spooled copy within the server
 budget. The parsed table and counts live in one cache shared by all sessions,
 bounded by bytes and keyed by the content's SHA-256 (never by file name alone):
 the session keeps only a small handle, so a closed session's data goes when
-Streamlit ends the session. A table's spool file is deleted once it is read; a
-zip's stays while anything refers to it (thumbnails and the balanced zip read
-its entries).
+Streamlit ends the session. The spool file stays on disk while anything refers to
+it (thumbnails and the balanced zip read a zip's entries; a table is read again
+with several labels per row, another sheet or another reading of uncertain cells)
+and is deleted with its last reference.
 """
 
 from __future__ import annotations
@@ -223,8 +224,7 @@ def _make_current(
     sheet: str | None = None,
 ) -> Current:
     source = analysis.dataset.source
-    # The spooled bytes go once read (only zips and workbooks keep them): the
-    # fingerprint recipes and split records need is the one taken while spooling.
+    # The fingerprint recipes and split records need is the one taken while spooling.
     source.__dict__.setdefault("sha256", sha256)
     current = Current(
         name=name,
@@ -233,11 +233,10 @@ def _make_current(
         limits=limits,
         example=example,
         sheet=sheet,
-        # A multi-label table's too: another reading of it (uncertain cells, one label
-        # per row) reads the bytes again.
-        spool=spool
-        if source.format == "zip" or source.other_sheets or analysis.dataset.kind == "multilabel"
-        else None,
+        # Kept on disk (never in memory) while the session refers to it: thumbnails and
+        # the balanced zip read a zip's entries, and another reading of a table (a
+        # sheet, several labels per row, uncertain cells) reads its bytes again.
+        spool=spool,
     )
     _set_current(current)
     return current
