@@ -34,6 +34,7 @@ __all__ = [
     "spark_resample",
     "spark_sample_weights",
     "spark_session",
+    "spark_split_findings",
     "spark_split_names",
 ]
 
@@ -417,6 +418,106 @@ def _group_leakage(sd, group, split, quote) -> list[Finding]:
                  "between training and test; keep each group in one split."),
         groups=(tuple(names),),
     )]  # fmt: skip
+
+
+def spark_split_findings(
+    sd: SparkDataset,
+    dist: Distribution,
+    *,
+    findings: tuple[Finding, ...] | None = None,
+    min_per_split: int = 1,
+    max_js_distance: float | None = None,
+    alpha: float | None = None,
+) -> tuple[Finding, ...]:
+    """:func:`balance_core.split_checks.check_splits` on Spark, from the per-class,
+    per-split counts: a class seen only outside training, a class absent from (or
+    short in) a split, a group or path in two splits, splits whose class mixes
+    differ. Kinds, severities, counts and messages are the pandas engine's; no row
+    lists.
+
+    Parameters
+    ----------
+    sd : SparkDataset
+    dist : Distribution
+        From :func:`spark_distribution`.
+    findings : tuple of Finding, optional
+        From :func:`spark_findings`: its leakage findings are reused (else computed).
+    min_per_split, max_js_distance, alpha
+        As in :func:`~balance_core.split_checks.check_splits`.
+    """
+    from .. import split_checks as sc
+
+    max_js_distance = sc.DEFAULT_MAX_JS_DISTANCE if max_js_distance is None else max_js_distance
+    alpha = sc.DEFAULT_ALPHA if alpha is None else alpha
+    if sd.roles.split is None:
+        return ()
+    quote = sc._quote
+    splits = list(dist.split_counts)
+    result: list[Finding] = []
+    train = sc._train_split(splits)
+    eval_only: list[str] = []
+    if train is not None and len(splits) > 1:
+        in_train = dist.split_counts[train]
+        eval_only = [c for c in dist.labels if in_train.get(c, 0) == 0 and dist.counts[c] > 0]
+        if eval_only:
+            where = sorted({s for s in splits for c in eval_only if dist.split_counts[s].get(c)})
+            result.append(Finding(
+                kind=FindingKind.EVAL_ONLY_CLASS, severity=Severity.ERROR,
+                count=sum(dist.counts[c] for c in eval_only),
+                message=(f"{len(eval_only)} class(es) appear only outside the training split "
+                         f"{train!r}, in {quote(where)} ({quote(eval_only)}): a model trained "
+                         "on it never sees them; re-split (seesaw split --resplit) or move "
+                         "rows of those classes into training."),
+                groups=(tuple(eval_only),),
+            ))  # fmt: skip
+    short: list[tuple[str, ...]] = []
+    empty = False
+    for name in splits:
+        counts = dist.split_counts[name]
+        missing = [c for c in dist.labels
+                   if counts.get(c, 0) < min_per_split and dist.counts[c] > 0
+                   and not (name == train and c in eval_only)]  # fmt: skip
+        if missing:
+            short.append((name, *missing))
+            empty = empty or any(counts.get(c, 0) == 0 for c in missing)
+    if short and len(splits) > 1:
+        labels_short = sorted({c for _, *missing in short for c in missing})
+        parts = "; ".join(f"{name!r}: {quote(missing)}" for name, *missing in short[: sc.EXAMPLES])
+        more = (f"; and {len(short) - sc.EXAMPLES} more split(s)"
+                if len(short) > sc.EXAMPLES else "")  # fmt: skip
+        what = "no rows" if min_per_split <= 1 else f"fewer than {min_per_split} rows"
+        result.append(Finding(
+            kind=FindingKind.SPLIT_MISSING_CLASS,
+            severity=Severity.ERROR if empty else Severity.WARNING,
+            count=sum(dist.counts[c] for c in labels_short),
+            message=(f"{len(short)} split(s) have {what} of some class (threshold: at least "
+                     f"{min_per_split} per class and split) — {parts}{more}: scores on such a "
+                     "split say nothing about those classes; re-split with a minimum per class "
+                     "(seesaw split --min-per-class)."),
+            groups=tuple(short),
+        ))  # fmt: skip
+    if findings is None:
+        findings = spark_findings(sd, dist)
+    result += [f for f in findings if f.kind == FindingKind.SPLIT_LEAKAGE]
+    mix = sc.split_mix(dist)
+    if mix is not None:
+        a, b, distance = mix.worst_pair
+        test = mix.homogeneity
+        if distance > max_js_distance and test.p_value < alpha:
+            worst = mix.splits[int(np.argmax(mix.to_rest))]
+            # Every row of that split, labelled or not (one filtered count).
+            rows = sd.frame.where(_text(sd, "split") == F.lit(worst)).count()
+            result.append(Finding(
+                kind=FindingKind.SPLIT_MIX, severity=Severity.WARNING, count=rows,
+                message=(f"The class mixes of splits {a!r} and {b!r} differ: Jensen-Shannon "
+                         f"distance {distance:.3f} (threshold {max_js_distance:g}), and the "
+                         f"chi-square test of homogeneity rejects one shared mix (chi2 = "
+                         f"{test.statistic:,.1f}, {test.dof} dof, p = {test.p_value:.2g} < "
+                         f"{alpha:g}); split {worst!r} is furthest from the others: re-split "
+                         "stratified by class (seesaw split --resplit)."),
+                groups=((a, b),),
+            ))  # fmt: skip
+    return tuple(sorted(result, key=lambda f: f.sort_key))
 
 
 # --------------------------------------------------------------------------- resampling
