@@ -37,6 +37,13 @@ def add_options(parser: argparse.ArgumentParser, *, reader: bool = True) -> None
         parser.add_argument(
             "--key-col", metavar="C", help="column identifying a row (default: the path column)"
         )
+    if parser.prog.endswith(" weights"):
+        parser.add_argument(
+            "--row-weights",
+            metavar="OUT",
+            help="also write one weight per row (row, path, label, class_index, weight): "
+            "Parquet, or CSV for a .csv name (Spark: a Parquet folder unless .csv)",
+        )
     parser.add_argument(
         "--partition-by-split", action="store_true", help="Parquet output: a folder per split"
     )
@@ -97,12 +104,27 @@ def run_command(args: argparse.Namespace, stdout: TextIO, *, mapping: dict, read
     counts = engine.spark_counts(data, split=split, mapping=mapping)
     outcome = replace(run_counts(recipe, counts), split=split)
     if outcome.plan is None:
-        from .export import weights_json, write_atomic_many
+        from .export import weights_json
 
-        write_atomic_many([(output, weights_json(outcome.weights, sampler=outcome.sampler))])
+        files = [(output, weights_json(outcome.weights, sampler=outcome.sampler))]
+        frames = []
+        row_weights = getattr(args, "row_weights", None)
+        if row_weights:
+            _check_output(row_weights, args.input)
+            if Path(row_weights).resolve() == Path(output).resolve():
+                raise DatasetError(
+                    "Two outputs name the same file; give each its own path.", kind="usage"
+                )
+            frames.append((row_weights, _row_weights(engine, data, outcome.weights, mapping)))
+        write_frames(frames, files=files, neutralize=True)
+        from .cli import _printable
+
+        warnings = outcome.weights.warnings + (outcome.sampler.warnings if outcome.sampler else ())
         stdout.write(
             f"{outcome.weights.method} weights for {len(outcome.weights.counts)} classes "
             f"(spread {outcome.weights.spread:.2f}); wrote {output}\n"
+            + "".join(f"warning: {_printable(w)}\n" for w in warnings)
+            + (f"wrote one weight per row into {row_weights}\n" if row_weights else "")
         )
         return 0
     plan = make_plan(counts, recipe.strategy)
@@ -115,7 +137,9 @@ def run_command(args: argparse.Namespace, stdout: TextIO, *, mapping: dict, read
     if getattr(args, "dropped", None):
         _check_output(args.dropped, args.input)
         targets.append((args.dropped, chosen.dropped))
-    write_frames(targets, partition_by=by_split)
+    write_frames(
+        targets, partition_by=by_split, neutralize=recipe.output.get("neutralize_formulas", True)
+    )
     where = f" in split {split!r}" if split is not None else ""
     stdout.write(
         f"{plan.method}{where}: {plan.rows_before:,} -> {plan.rows_after:,} rows; "
@@ -177,11 +201,45 @@ def _check_output(output: str, source: str) -> None:
         )
 
 
-def write_frames(targets: list[tuple[str, object]], *, partition_by: str | None = None) -> None:
-    """Write each DataFrame to its target (``.csv``: one CSV file with a header;
-    anything else: a Parquet folder), all or nothing: every frame goes into a
-    temporary folder beside its target first, and only when all are written are
-    they renamed into place (an existing target is replaced only then)."""
+def _row_weights(engine, data, weights, mapping):
+    """The per-row weights as a lazy DataFrame; ``row`` (the position in the input
+    file, as on pandas) when the input is one file, else rows are named by path."""
+    if engine.POSITION not in data.frame.columns and len(data.frame.inputFiles()) == 1:
+        data = replace(data, frame=engine._with_position(data.frame))
+    return engine.spark_sample_weights(data, weights, mapping=mapping)
+
+
+def _neutralised(frame):
+    """Text cells (and names) that a spreadsheet would run as formulas, prefixed with
+    ``'``: what :func:`balance_core.export.write_table_csv` does on pandas."""
+    from pyspark.sql import functions as F
+
+    from .export import _FORMULA_PATTERN, _neutralise_name
+
+    columns = []
+    for field in frame.schema.fields:
+        col = F.col(f"`{field.name}`")
+        if field.dataType.typeName() == "string":
+            col = F.when(col.rlike(_FORMULA_PATTERN), F.concat(F.lit("'"), col)).otherwise(col)
+        columns.append(col.alias(_neutralise_name(field.name)))
+    return frame.select(*columns)
+
+
+def write_frames(
+    targets: list[tuple[str, object]],
+    *,
+    partition_by: str | None = None,
+    files: list[tuple[str, bytes]] = (),
+    neutralize: bool = True,
+) -> None:
+    """Write each DataFrame to its target (``.csv``: one CSV file with a header, text
+    cells that start like a formula neutralised unless ``neutralize`` is False;
+    anything else: a Parquet folder), and each of ``files`` (small bytes), all or
+    nothing: every frame goes into a temporary folder beside its target first, then
+    the files are written atomically, and only when all are written are the frames
+    renamed into place (an existing target is replaced only then)."""
+    from .export import write_atomic_many
+
     staged = []
     try:
         for output, frame in targets:
@@ -191,6 +249,7 @@ def write_frames(targets: list[tuple[str, object]], *, partition_by: str | None 
             as_csv = target.suffix.lower() == ".csv"
             try:
                 if as_csv:
+                    frame = _neutralised(frame) if neutralize else frame
                     frame.coalesce(1).write.mode("overwrite").option("header", True).csv(
                         str(temp / "out")
                     )
@@ -207,6 +266,8 @@ def write_frames(targets: list[tuple[str, object]], *, partition_by: str | None 
                     "written.",
                     kind="write_failed",
                 ) from None
+        if files:
+            write_atomic_many(files)
         for target, temp in staged:
             out = temp / "out"
             if target.suffix.lower() == ".csv":

@@ -96,3 +96,49 @@ def test_split_findings_thresholds_follow_pandas(spark, files):
     for options in ({"min_per_split": 30}, {"max_js_distance": 0.5}, {"alpha": 1e-300}):
         expected = check_splits(dataset, **options)
         assert _summary(spark_split_findings(data, dist, **options)) == _summary(expected)
+
+
+def _weights_rows(table) -> list[tuple]:
+    names = [n for n in ("row", "path", "label", "class_index", "weight") if n in table]
+    return sorted(zip(*(table[n] for n in names), strict=True), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("kind", "suffix", "extra"),
+    [("csv", ".csv", ["--sampler", "--map", "Dog=dog"]),
+     ("parts", ".parquet", ["--method", "effective_number", "--beta", "0.99", "--drop", "owl"])],
+)  # fmt: skip
+def test_cli_row_weights_equal_pandas(spark, files, tmp_path, capsys, kind, suffix, extra):
+    import pyarrow.csv as pacsv
+
+    from balance_core.cli import main
+
+    source = str(files["csv" if kind == "csv" else "parquet"])
+    base = ["weights", "--group-col", "patient", *extra]
+    pandas_out = tmp_path / f"pandas{suffix}"
+    assert main([*base, source, "-o", str(tmp_path / "p.json"), "--row-weights",
+                 str(pandas_out)]) == 0  # fmt: skip
+    pandas_report = capsys.readouterr().out
+    spark_out = tmp_path / f"spark{suffix}"
+    args = [*base, str(files[kind]), "-o", str(tmp_path / "s.json"), "--row-weights",
+            str(spark_out), *SPARK]  # fmt: skip
+    assert main(args) == 0
+    spark_report = capsys.readouterr().out
+    assert spark_report.replace("spark", "pandas").replace("s.json", "p.json") == pandas_report
+    assert json.loads((tmp_path / "s.json").read_text()) == json.loads(
+        (tmp_path / "p.json").read_text()
+    )
+    if suffix == ".csv":
+        options = pacsv.ConvertOptions(column_types={"label": pa.string()})
+        expected = pacsv.read_csv(pandas_out, convert_options=options).to_pydict()
+        got = pacsv.read_csv(spark_out, convert_options=options).to_pydict()
+        assert list(got) == list(expected) == ["row", "path", "label", "class_index", "weight"]
+    else:
+        expected = pq.read_table(pandas_out).to_pydict()
+        got = spark.read.parquet(str(spark_out)).toArrow().to_pydict()
+        # A folder of parts has no row positions: rows are named by their path.
+        assert list(got) == ["path", "label", "class_index", "weight"]
+        expected.pop("row")
+    assert _weights_rows(got) == _weights_rows(expected)
+    assert len(got["weight"]) == N and None in got["weight"]  # unlabelled rows: no weight
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

@@ -867,14 +867,17 @@ def spark_counts(
 
 
 def spark_sample_weights(sd: SparkDataset, weights, *, mapping: LabelMapping | None = None):
-    """One weight per row (its class's weight) as a lazy DataFrame: ``path`` (if
-    any), ``label``, ``class_index``, ``weight``; null without a (mapped) label."""
+    """One weight per row (its class's weight) as a lazy DataFrame: ``row`` (when
+    rows carry their position in the one input file), ``path`` (if any), ``label``,
+    ``class_index``, ``weight``; null without a (mapped) label: the columns and
+    values of :func:`balance_core.apply.sample_weights`."""
     classes = weights.labels
     values = dict(zip(classes, weights.as_list, strict=True))
     label = _label_expr(sd, mapping)
     index = F.create_map(*[x for i, c in enumerate(classes) for x in (F.lit(c), F.lit(i))])
     weight = F.create_map(*[x for c, w in values.items() for x in (F.lit(c), F.lit(float(w)))])
-    columns = [_col(sd.roles.path).alias("path")] if sd.roles.path else []
+    columns = [F.col(POSITION).alias("row")] if POSITION in sd.frame.columns else []
+    columns += [_col(sd.roles.path).alias("path")] if sd.roles.path else []
     return sd.frame.select(
         *columns,
         label.alias("label"),
