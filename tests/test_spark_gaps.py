@@ -142,3 +142,81 @@ def test_cli_row_weights_equal_pandas(spark, files, tmp_path, capsys, kind, suff
     assert _weights_rows(got) == _weights_rows(expected)
     assert len(got["weight"]) == N and None in got["weight"]  # unlabelled rows: no weight
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def _cli_json(capsys, args) -> dict:
+    from balance_core.cli import main
+
+    assert main(args) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "jsonl", "parts"])
+def test_analyze_json_has_the_pandas_keys_and_values(spark, files, capsys, kind):
+    source = files["parquet" if kind == "parts" else kind]
+    pandas = _cli_json(capsys, ["analyze", str(source), "--json", "--group-col", "patient"])
+    got = _cli_json(capsys, ["analyze", str(files[kind]), "--json", "--group-col", "patient",
+                             *SPARK])  # fmt: skip
+    assert list(got) == list(pandas)
+    assert list(got["source"]) == list(pandas["source"])
+    if kind == "parts":  # a folder: its name and the bytes of every part
+        parts = sorted(files["parts"].glob("*.parquet"))
+        assert got["source"] | {"name": "labels.parquet"} == pandas["source"] | {
+            "size_bytes": sum(p.stat().st_size for p in parts)
+        }
+    else:
+        assert got["source"] == pandas["source"]
+    for key in pandas:
+        if key not in ("source", "findings"):
+            assert got[key] == pandas[key], key
+
+    # Findings: the same, less the row lists (the Spark driver holds no rows).
+    def strip(items):
+        return [{k: v for k, v in f.items() if k != "rows"} for f in items]
+
+    assert strip(got["findings"]) == strip(pandas["findings"])
+
+
+def test_input_format_is_honoured_or_refused(spark, files, tmp_path, capsys):
+    from balance_core.cli import main
+
+    tsv = tmp_path / "labels.txt"  # a name that says nothing about the format
+    with files["csv"].open() as handle, tsv.open("w") as out:
+        out.writelines(line.replace(",", "\t") for line in handle)
+    pandas = _cli_json(capsys, ["analyze", str(tsv), "--json", "--format", "tsv"])
+    got = _cli_json(capsys, ["analyze", str(tsv), "--json", "--format", "tsv", *SPARK])
+    assert got["counts"] == pandas["counts"] and got["splits"] == pandas["splits"]
+    assert got["source"] == pandas["source"] and got["source"]["delimiter"] == "\t"
+    # JSON lines under a name without a suffix, and a JSON array of objects.
+    lines = tmp_path / "records"
+    lines.write_bytes(files["jsonl"].read_bytes())
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps([json.loads(x) for x in files["jsonl"].read_text().splitlines()]))
+    for path, fmt in ((lines, "jsonl"), (array, "json")):
+        expected = _cli_json(capsys, ["analyze", str(path), "--json", "--format", fmt])
+        got = _cli_json(capsys, ["analyze", str(path), "--json", "--format", fmt, *SPARK])
+        assert got["counts"] == expected["counts"] and got["source"] == expected["source"]
+    for extra in (["--format", "xlsx"], ["--format", "coco"], ["--labels-sep", "|"],
+                  ["--sheet", "one"]):  # fmt: skip
+        assert main(["analyze", str(files["csv"]), *extra, *SPARK]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+        assert "--engine spark" in err
+
+
+def test_output_format_is_honoured(spark, files, tmp_path, capsys):
+    from balance_core.cli import main
+
+    base = ["undersample", str(files["csv"]), "--group-col", "patient", "--seed", "5", *SPARK]
+    as_csv = tmp_path / "manifest.out"
+    assert main([*base, "-o", str(as_csv), "--format", "csv"]) == 0
+    as_parquet = tmp_path / "manifest.csv"
+    assert main([*base, "-o", str(as_parquet), "--format", "parquet"]) == 0
+    assert as_csv.is_file() and as_parquet.is_dir()
+    with as_csv.open() as handle:
+        from_csv = sorted(r["path"] for r in csv.DictReader(handle))
+    from_parquet = sorted(r["path"] for r in spark.read.parquet(str(as_parquet)).collect())
+    assert from_csv == from_parquet and len(from_csv) > 0
+    capsys.readouterr()
+    assert main([*base, "-o", str(tmp_path / "m.csv"), "--partition-by-split"]) == 2
+    assert "--partition-by-split writes a Parquet folder" in capsys.readouterr().err

@@ -31,9 +31,11 @@ __all__ = [
     "spark_counts",
     "spark_distribution",
     "spark_findings",
+    "spark_fingerprint",
     "spark_resample",
     "spark_sample_weights",
     "spark_session",
+    "spark_source",
     "spark_split_findings",
     "spark_split_names",
 ]
@@ -110,12 +112,19 @@ class SparkDataset:
         The column whose value is a row's identity (the path column by default);
         None: the position in the single input file.
     name : str
+    format : str
+        As the pandas readers name it: ``csv``, ``tsv``, ``jsonl``, ``json`` or
+        ``parquet`` (empty when not known).
+    files : tuple of str
+        The files Spark read (URIs), sorted.
     """
 
     frame: Any
     roles: ColumnRoles
     key_col: str | None
     name: str
+    format: str = ""
+    files: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -123,6 +132,11 @@ class SparkDataset:
 
 
 POSITION = "_seesaw_pos"
+
+
+INPUT_FORMATS = {"table": None, "csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json",
+                 "parquet": "parquet"}  # fmt: skip
+"""``--format`` values the Spark engine reads (``table``: from the file names)."""
 
 
 def _format_of(path: str, spark) -> str:
@@ -151,24 +165,48 @@ def read_spark(
     split_col: str | None = None,
     group_col: str | None = None,
     key_col: str | None = None,
+    format: str | None = None,
 ) -> SparkDataset:
     """Read Parquet, CSV (header row, cells as text) or JSON lines: a file, a folder
     of parts or a glob, from any URI the session reads.
 
     The row identity is ``key_col``, else the path column; without either the input
-    must be one file, and a row's position in it is its identity (as on pandas)."""
+    must be one file, and a row's position in it is its identity (as on pandas).
+    ``format`` (``csv``, ``tsv``, ``json``, ``jsonl``, ``parquet`` or ``table``)
+    skips the guess from the file names; ``json`` is one JSON array of objects (or
+    JSON lines), ``jsonl`` JSON lines. The formats Spark cannot read here (``xlsx``,
+    zips, COCO, YOLO, VOC) are refused in one sentence."""
     local = "://" not in path
     if local and not any(ch in path for ch in "*?[") and not Path(path).exists():
         raise DatasetError(
             f"The input {path!r} does not exist; check the path.", kind="file_not_found"
         )
-    fmt = _format_of(path, spark)
+    if format is not None and format not in INPUT_FORMATS:
+        raise DatasetError(
+            f"The Spark engine reads tables only (--format {', '.join(INPUT_FORMATS)}), not "
+            f"{format!r}; drop --engine spark to read it with the pandas engine.",
+            kind="usage",
+        )
+    fmt = INPUT_FORMATS.get(format) or _format_of(path, spark)
     reader = spark.read
+    shown = {"csv": "csv", "json": "jsonl", "parquet": "parquet"}[fmt]
     try:
         if fmt == "csv":
-            frame = reader.option("header", True).option("inferSchema", False).csv(path)
+            sep = "\t" if format == "tsv" else ","
+            shown = "tsv" if format == "tsv" else "csv"
+            frame = (
+                reader.option("header", True).option("inferSchema", False).option("sep", sep)
+            ).csv(path)
         elif fmt == "json":
             frame = reader.option("primitivesAsString", True).json(path)
+            if format != "jsonl" and (
+                frame.columns == ["_corrupt_record"] or _starts_with_array(frame.inputFiles())
+            ):
+                # Not JSON lines: one JSON array of objects, as the pandas reader takes it.
+                frame = (
+                    reader.option("primitivesAsString", True).option("multiLine", True).json(path)
+                )
+                shown = "json"
         else:
             frame = reader.parquet(path)
         files = frame.inputFiles()
@@ -203,7 +241,90 @@ def read_spark(
                 kind="bad_parameter",
             )
         frame = _with_position(frame)
-    return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path).name)
+    return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path.rstrip("/")).name,
+                        format=shown, files=tuple(sorted(files)))  # fmt: skip
+
+
+def _starts_with_array(files: list[str]) -> bool:
+    """Whether the first (local) file is one JSON array rather than JSON lines."""
+    local = _local_path(sorted(files)[0]) if files else None
+    if local is None:
+        return False
+    with local.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def _local_path(uri: str) -> Path | None:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
+
+
+def _sizes(sd: SparkDataset) -> list[int]:
+    """Each input file's size in bytes (local files: stat; other URIs: the
+    session's Hadoop file system)."""
+    sizes = []
+    jvm = sd.frame.sparkSession._jvm
+    conf = sd.frame.sparkSession._jsc.hadoopConfiguration()
+    for uri in sd.files:
+        local = _local_path(uri)
+        if local is not None:
+            sizes.append(local.stat().st_size)
+        else:
+            hpath = jvm.org.apache.hadoop.fs.Path(uri)
+            sizes.append(int(hpath.getFileSystem(conf).getFileStatus(hpath).getLen()))
+    return sizes
+
+
+def spark_source(sd: SparkDataset) -> dict:
+    """The ``source`` object of ``analyze --json``, as the pandas engine writes it:
+    ``name``, ``format``, ``size_bytes`` (of every file read), ``encoding`` (Spark
+    reads text as UTF-8), ``delimiter``, ``sheet``, ``other_sheets``."""
+    text = sd.format in ("csv", "tsv", "json", "jsonl")
+    return {
+        "name": sd.name,
+        "format": sd.format,
+        "size_bytes": sum(_sizes(sd)),
+        "encoding": "UTF-8" if text else None,
+        "delimiter": {"csv": ",", "tsv": "\t"}.get(sd.format),
+        "sheet": None,
+        "other_sheets": [],
+    }
+
+
+PARTS_FINGERPRINT = "sha256 of the sorted lines 'relative path<TAB>size<TAB>sha256' of the parts"
+"""How :func:`spark_fingerprint` fingerprints an input of several files."""
+
+
+def spark_fingerprint(sd: SparkDataset) -> str | None:
+    """The input's fingerprint for a recipe: for one file the SHA-256 of its bytes
+    (what the pandas engine records); for several files (a folder of parts or a
+    glob) the SHA-256 of the sorted lines ``relative path<TAB>size<TAB>sha256`` of the
+    parts, paths relative to the parts' common folder (so a moved folder keeps its
+    fingerprint). Reads every byte once on the driver; None when some file is not
+    local (remote parts are not hashed)."""
+    import hashlib
+    import os
+
+    paths = [_local_path(uri) for uri in sd.files]
+    if not paths or any(p is None for p in paths):
+        return None
+
+    def digest(path: Path) -> str:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    if len(paths) == 1:
+        return digest(paths[0])
+    root = Path(os.path.commonpath([str(p) for p in paths]))
+    lines = sorted(
+        f"{p.relative_to(root).as_posix()}\t{p.stat().st_size}\t{digest(p)}\n" for p in paths
+    )
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
 def _with_position(frame):
