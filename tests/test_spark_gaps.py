@@ -220,3 +220,67 @@ def test_output_format_is_honoured(spark, files, tmp_path, capsys):
     capsys.readouterr()
     assert main([*base, "-o", str(tmp_path / "m.csv"), "--partition-by-split"]) == 2
     assert "--partition-by-split writes a Parquet folder" in capsys.readouterr().err
+
+
+def test_recipe_carries_the_pandas_fingerprint_and_apply_checks_it(spark, files, tmp_path, capsys):
+    import shutil
+
+    from balance_core.cli import main
+
+    base = ["undersample", str(files["csv"]), "--group-col", "patient", "--seed", "3"]
+    assert main([*base, "-o", str(tmp_path / "p.csv"), "--recipe", str(tmp_path / "p.json")]) == 0
+    spark_args = [*base, "-o", str(tmp_path / "s.csv"), "--recipe", str(tmp_path / "s.json")]
+    assert main([*spark_args, *SPARK]) == 0
+    pandas_recipe = json.loads((tmp_path / "p.json").read_text())
+    spark_recipe = json.loads((tmp_path / "s.json").read_text())
+    assert spark_recipe["input"] == pandas_recipe["input"]
+    assert spark_recipe["input"]["sha256"]  # a real fingerprint, not an empty one
+    assert spark_recipe == pandas_recipe
+    # The same file elsewhere: no note; a changed file: pandas' note, or its refusal.
+    changed = tmp_path / "changed.csv"
+    changed.write_bytes(files["csv"].read_bytes())
+    capsys.readouterr()
+    for recipe in ("p.json", "s.json"):
+        apply = ["apply", str(tmp_path / recipe), str(changed), "-o", str(tmp_path / "a.csv")]
+        assert main([*apply, *SPARK]) == 0
+        assert capsys.readouterr().err == ""
+    lines = files["csv"].read_text().splitlines(keepends=True)
+    changed.write_text("".join([*lines[:-1]]))  # one row fewer
+    messages = []
+    for engine in ([], SPARK):
+        apply = ["apply", str(tmp_path / "s.json"), str(changed), "-o", str(tmp_path / "a.csv")]
+        assert main([*apply, *engine]) == 0
+        note = capsys.readouterr().err
+        assert main([*apply, "--strict", *engine]) == 2
+        messages.append((note, capsys.readouterr().err))
+    assert messages[0] == messages[1]
+    assert messages[0][0].startswith("note: the input differs")
+    assert "SHA-256 differs" in messages[0][1]
+    # A folder of parts: the fingerprint over the sorted parts, the same when moved.
+    import hashlib
+
+    parts = sorted(files["parts"].glob("*.parquet"))
+    rule = "".join(
+        sorted(
+            f"{p.name}\t{p.stat().st_size}\t{hashlib.sha256(p.read_bytes()).hexdigest()}\n"
+            for p in parts
+        )
+    )
+    folder_recipe = tmp_path / "f.json"
+    args = ["undersample", str(files["parts"]), "--group-col", "patient", "-o",
+            str(tmp_path / "f.parquet"), "--recipe", str(folder_recipe), *SPARK]  # fmt: skip
+    assert main(args) == 0
+    entry = json.loads(folder_recipe.read_text())["input"]
+    assert entry["sha256"] == hashlib.sha256(rule.encode()).hexdigest()
+    assert entry["parts"] == len(parts) and entry["size_bytes"] == sum(
+        p.stat().st_size for p in parts
+    )
+    moved = tmp_path / "moved"
+    shutil.copytree(files["parts"], moved)
+    apply = ["apply", str(folder_recipe), str(moved), "-o", str(tmp_path / "b.parquet"), *SPARK]
+    capsys.readouterr()
+    assert main([*apply, "--strict"]) == 0 and capsys.readouterr().err == ""
+    table = pq.read_table(moved / parts[0].name)
+    pq.write_table(table.slice(1), moved / parts[0].name)  # one row fewer in one part
+    assert main([*apply, "--strict"]) == 2
+    assert "SHA-256 differs" in capsys.readouterr().err
