@@ -370,8 +370,9 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
     snippet_dir = getattr(args, "snippets", None)
     _check_outputs(
         [args.input],
-        [args.output, getattr(args, "dropped", None), args.recipe, *_snippet_paths(snippet_dir)],
-    )
+        [args.output, getattr(args, "dropped", None), args.recipe, *_snippet_paths(snippet_dir),
+         getattr(args, "row_weights", None)],
+    )  # fmt: skip
     if args.command == "weights":
         strategy = Strategy(
             method="sampler" if args.sampler else "weights",
@@ -417,11 +418,23 @@ def _balance(args: argparse.Namespace, stdout: TextIO) -> None:
             (path, code[key].encode("utf-8")) for key, path in _snippet_paths(snippet_dir, code)
         ]
         report += f"wrote {len(code)} snippets into {snippet_dir}\n"
+    if getattr(args, "row_weights", None):  # added by cli_spark.add_options
+        files.append((args.row_weights, _row_weights_file(outcome, dataset, args.row_weights)))
+        report += f"wrote one weight per row into {args.row_weights}\n"
     if args.recipe:
         files.append((args.recipe, recipe.to_json()))
     # All or nothing: a failed run leaves every existing output as it was.
     write_atomic_many(files)
     stdout.write(report)
+
+
+def _row_weights_file(outcome, dataset, path: str):
+    from .recipe import per_sample_weights
+
+    table = per_sample_weights(outcome, dataset)
+    if path.lower().endswith(".csv"):
+        return lambda handle: write_table_csv(table, handle)
+    return table_parquet(table)
 
 
 def _apply(args: argparse.Namespace, stdout: TextIO) -> None:

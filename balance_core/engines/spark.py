@@ -31,9 +31,12 @@ __all__ = [
     "spark_counts",
     "spark_distribution",
     "spark_findings",
+    "spark_fingerprint",
     "spark_resample",
     "spark_sample_weights",
     "spark_session",
+    "spark_source",
+    "spark_split_findings",
     "spark_split_names",
 ]
 
@@ -109,12 +112,19 @@ class SparkDataset:
         The column whose value is a row's identity (the path column by default);
         None: the position in the single input file.
     name : str
+    format : str
+        As the pandas readers name it: ``csv``, ``tsv``, ``jsonl``, ``json`` or
+        ``parquet`` (empty when not known).
+    files : tuple of str
+        The files Spark read (URIs), sorted.
     """
 
     frame: Any
     roles: ColumnRoles
     key_col: str | None
     name: str
+    format: str = ""
+    files: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -122,6 +132,11 @@ class SparkDataset:
 
 
 POSITION = "_seesaw_pos"
+
+
+INPUT_FORMATS = {"table": None, "csv": "csv", "tsv": "csv", "json": "json", "jsonl": "json",
+                 "parquet": "parquet"}  # fmt: skip
+"""``--format`` values the Spark engine reads (``table``: from the file names)."""
 
 
 def _format_of(path: str, spark) -> str:
@@ -150,24 +165,48 @@ def read_spark(
     split_col: str | None = None,
     group_col: str | None = None,
     key_col: str | None = None,
+    format: str | None = None,
 ) -> SparkDataset:
     """Read Parquet, CSV (header row, cells as text) or JSON lines: a file, a folder
     of parts or a glob, from any URI the session reads.
 
     The row identity is ``key_col``, else the path column; without either the input
-    must be one file, and a row's position in it is its identity (as on pandas)."""
+    must be one file, and a row's position in it is its identity (as on pandas).
+    ``format`` (``csv``, ``tsv``, ``json``, ``jsonl``, ``parquet`` or ``table``)
+    skips the guess from the file names; ``json`` is one JSON array of objects (or
+    JSON lines), ``jsonl`` JSON lines. The formats Spark cannot read here (``xlsx``,
+    zips, COCO, YOLO, VOC) are refused in one sentence."""
     local = "://" not in path
     if local and not any(ch in path for ch in "*?[") and not Path(path).exists():
         raise DatasetError(
             f"The input {path!r} does not exist; check the path.", kind="file_not_found"
         )
-    fmt = _format_of(path, spark)
+    if format is not None and format not in INPUT_FORMATS:
+        raise DatasetError(
+            f"The Spark engine reads tables only (--format {', '.join(INPUT_FORMATS)}), not "
+            f"{format!r}; drop --engine spark to read it with the pandas engine.",
+            kind="usage",
+        )
+    fmt = INPUT_FORMATS.get(format) or _format_of(path, spark)
     reader = spark.read
+    shown = {"csv": "csv", "json": "jsonl", "parquet": "parquet"}[fmt]
     try:
         if fmt == "csv":
-            frame = reader.option("header", True).option("inferSchema", False).csv(path)
+            sep = "\t" if format == "tsv" else ","
+            shown = "tsv" if format == "tsv" else "csv"
+            frame = (
+                reader.option("header", True).option("inferSchema", False).option("sep", sep)
+            ).csv(path)
         elif fmt == "json":
             frame = reader.option("primitivesAsString", True).json(path)
+            if format != "jsonl" and (
+                frame.columns == ["_corrupt_record"] or _starts_with_array(frame.inputFiles())
+            ):
+                # Not JSON lines: one JSON array of objects, as the pandas reader takes it.
+                frame = (
+                    reader.option("primitivesAsString", True).option("multiLine", True).json(path)
+                )
+                shown = "json"
         else:
             frame = reader.parquet(path)
         files = frame.inputFiles()
@@ -202,7 +241,90 @@ def read_spark(
                 kind="bad_parameter",
             )
         frame = _with_position(frame)
-    return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path).name)
+    return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path.rstrip("/")).name,
+                        format=shown, files=tuple(sorted(files)))  # fmt: skip
+
+
+def _starts_with_array(files: list[str]) -> bool:
+    """Whether the first (local) file is one JSON array rather than JSON lines."""
+    local = _local_path(sorted(files)[0]) if files else None
+    if local is None:
+        return False
+    with local.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def _local_path(uri: str) -> Path | None:
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
+
+
+def _sizes(sd: SparkDataset) -> list[int]:
+    """Each input file's size in bytes (local files: stat; other URIs: the
+    session's Hadoop file system)."""
+    sizes = []
+    jvm = sd.frame.sparkSession._jvm
+    conf = sd.frame.sparkSession._jsc.hadoopConfiguration()
+    for uri in sd.files:
+        local = _local_path(uri)
+        if local is not None:
+            sizes.append(local.stat().st_size)
+        else:
+            hpath = jvm.org.apache.hadoop.fs.Path(uri)
+            sizes.append(int(hpath.getFileSystem(conf).getFileStatus(hpath).getLen()))
+    return sizes
+
+
+def spark_source(sd: SparkDataset) -> dict:
+    """The ``source`` object of ``analyze --json``, as the pandas engine writes it:
+    ``name``, ``format``, ``size_bytes`` (of every file read), ``encoding`` (Spark
+    reads text as UTF-8), ``delimiter``, ``sheet``, ``other_sheets``."""
+    text = sd.format in ("csv", "tsv", "json", "jsonl")
+    return {
+        "name": sd.name,
+        "format": sd.format,
+        "size_bytes": sum(_sizes(sd)),
+        "encoding": "UTF-8" if text else None,
+        "delimiter": {"csv": ",", "tsv": "\t"}.get(sd.format),
+        "sheet": None,
+        "other_sheets": [],
+    }
+
+
+PARTS_FINGERPRINT = "sha256 of the sorted lines 'relative path<TAB>size<TAB>sha256' of the parts"
+"""How :func:`spark_fingerprint` fingerprints an input of several files."""
+
+
+def spark_fingerprint(sd: SparkDataset) -> str | None:
+    """The input's fingerprint for a recipe: for one file the SHA-256 of its bytes
+    (what the pandas engine records); for several files (a folder of parts or a
+    glob) the SHA-256 of the sorted lines ``relative path<TAB>size<TAB>sha256`` of the
+    parts, paths relative to the parts' common folder (so a moved folder keeps its
+    fingerprint). Reads every byte once on the driver; None when some file is not
+    local (remote parts are not hashed)."""
+    import hashlib
+    import os
+
+    paths = [_local_path(uri) for uri in sd.files]
+    if not paths or any(p is None for p in paths):
+        return None
+
+    def digest(path: Path) -> str:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    if len(paths) == 1:
+        return digest(paths[0])
+    root = Path(os.path.commonpath([str(p) for p in paths]))
+    lines = sorted(
+        f"{p.relative_to(root).as_posix()}\t{p.stat().st_size}\t{digest(p)}\n" for p in paths
+    )
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
 def _with_position(frame):
@@ -417,6 +539,106 @@ def _group_leakage(sd, group, split, quote) -> list[Finding]:
                  "between training and test; keep each group in one split."),
         groups=(tuple(names),),
     )]  # fmt: skip
+
+
+def spark_split_findings(
+    sd: SparkDataset,
+    dist: Distribution,
+    *,
+    findings: tuple[Finding, ...] | None = None,
+    min_per_split: int = 1,
+    max_js_distance: float | None = None,
+    alpha: float | None = None,
+) -> tuple[Finding, ...]:
+    """:func:`balance_core.split_checks.check_splits` on Spark, from the per-class,
+    per-split counts: a class seen only outside training, a class absent from (or
+    short in) a split, a group or path in two splits, splits whose class mixes
+    differ. Kinds, severities, counts and messages are the pandas engine's; no row
+    lists.
+
+    Parameters
+    ----------
+    sd : SparkDataset
+    dist : Distribution
+        From :func:`spark_distribution`.
+    findings : tuple of Finding, optional
+        From :func:`spark_findings`: its leakage findings are reused (else computed).
+    min_per_split, max_js_distance, alpha
+        As in :func:`~balance_core.split_checks.check_splits`.
+    """
+    from .. import split_checks as sc
+
+    max_js_distance = sc.DEFAULT_MAX_JS_DISTANCE if max_js_distance is None else max_js_distance
+    alpha = sc.DEFAULT_ALPHA if alpha is None else alpha
+    if sd.roles.split is None:
+        return ()
+    quote = sc._quote
+    splits = list(dist.split_counts)
+    result: list[Finding] = []
+    train = sc._train_split(splits)
+    eval_only: list[str] = []
+    if train is not None and len(splits) > 1:
+        in_train = dist.split_counts[train]
+        eval_only = [c for c in dist.labels if in_train.get(c, 0) == 0 and dist.counts[c] > 0]
+        if eval_only:
+            where = sorted({s for s in splits for c in eval_only if dist.split_counts[s].get(c)})
+            result.append(Finding(
+                kind=FindingKind.EVAL_ONLY_CLASS, severity=Severity.ERROR,
+                count=sum(dist.counts[c] for c in eval_only),
+                message=(f"{len(eval_only)} class(es) appear only outside the training split "
+                         f"{train!r}, in {quote(where)} ({quote(eval_only)}): a model trained "
+                         "on it never sees them; re-split (seesaw split --resplit) or move "
+                         "rows of those classes into training."),
+                groups=(tuple(eval_only),),
+            ))  # fmt: skip
+    short: list[tuple[str, ...]] = []
+    empty = False
+    for name in splits:
+        counts = dist.split_counts[name]
+        missing = [c for c in dist.labels
+                   if counts.get(c, 0) < min_per_split and dist.counts[c] > 0
+                   and not (name == train and c in eval_only)]  # fmt: skip
+        if missing:
+            short.append((name, *missing))
+            empty = empty or any(counts.get(c, 0) == 0 for c in missing)
+    if short and len(splits) > 1:
+        labels_short = sorted({c for _, *missing in short for c in missing})
+        parts = "; ".join(f"{name!r}: {quote(missing)}" for name, *missing in short[: sc.EXAMPLES])
+        more = (f"; and {len(short) - sc.EXAMPLES} more split(s)"
+                if len(short) > sc.EXAMPLES else "")  # fmt: skip
+        what = "no rows" if min_per_split <= 1 else f"fewer than {min_per_split} rows"
+        result.append(Finding(
+            kind=FindingKind.SPLIT_MISSING_CLASS,
+            severity=Severity.ERROR if empty else Severity.WARNING,
+            count=sum(dist.counts[c] for c in labels_short),
+            message=(f"{len(short)} split(s) have {what} of some class (threshold: at least "
+                     f"{min_per_split} per class and split) — {parts}{more}: scores on such a "
+                     "split say nothing about those classes; re-split with a minimum per class "
+                     "(seesaw split --min-per-class)."),
+            groups=tuple(short),
+        ))  # fmt: skip
+    if findings is None:
+        findings = spark_findings(sd, dist)
+    result += [f for f in findings if f.kind == FindingKind.SPLIT_LEAKAGE]
+    mix = sc.split_mix(dist)
+    if mix is not None:
+        a, b, distance = mix.worst_pair
+        test = mix.homogeneity
+        if distance > max_js_distance and test.p_value < alpha:
+            worst = mix.splits[int(np.argmax(mix.to_rest))]
+            # Every row of that split, labelled or not (one filtered count).
+            rows = sd.frame.where(_text(sd, "split") == F.lit(worst)).count()
+            result.append(Finding(
+                kind=FindingKind.SPLIT_MIX, severity=Severity.WARNING, count=rows,
+                message=(f"The class mixes of splits {a!r} and {b!r} differ: Jensen-Shannon "
+                         f"distance {distance:.3f} (threshold {max_js_distance:g}), and the "
+                         f"chi-square test of homogeneity rejects one shared mix (chi2 = "
+                         f"{test.statistic:,.1f}, {test.dof} dof, p = {test.p_value:.2g} < "
+                         f"{alpha:g}); split {worst!r} is furthest from the others: re-split "
+                         "stratified by class (seesaw split --resplit)."),
+                groups=((a, b),),
+            ))  # fmt: skip
+    return tuple(sorted(result, key=lambda f: f.sort_key))
 
 
 # --------------------------------------------------------------------------- resampling
@@ -766,14 +988,17 @@ def spark_counts(
 
 
 def spark_sample_weights(sd: SparkDataset, weights, *, mapping: LabelMapping | None = None):
-    """One weight per row (its class's weight) as a lazy DataFrame: ``path`` (if
-    any), ``label``, ``class_index``, ``weight``; null without a (mapped) label."""
+    """One weight per row (its class's weight) as a lazy DataFrame: ``row`` (when
+    rows carry their position in the one input file), ``path`` (if any), ``label``,
+    ``class_index``, ``weight``; null without a (mapped) label: the columns and
+    values of :func:`balance_core.apply.sample_weights`."""
     classes = weights.labels
     values = dict(zip(classes, weights.as_list, strict=True))
     label = _label_expr(sd, mapping)
     index = F.create_map(*[x for i, c in enumerate(classes) for x in (F.lit(c), F.lit(i))])
     weight = F.create_map(*[x for c, w in values.items() for x in (F.lit(c), F.lit(float(w)))])
-    columns = [_col(sd.roles.path).alias("path")] if sd.roles.path else []
+    columns = [F.col(POSITION).alias("row")] if POSITION in sd.frame.columns else []
+    columns += [_col(sd.roles.path).alias("path")] if sd.roles.path else []
     return sd.frame.select(
         *columns,
         label.alias("label"),
