@@ -33,7 +33,8 @@ def _reason(role: str, value: str | None, current: state.Current) -> str:
         return "From the zip's folder layout or its metadata file."
     if value is None:
         return f"No column looks like a {role} column."
-    return guess.reasons.get(role, "Given when the data was read.").rstrip(".") + "."
+    reason = guess.reasons.get(role, "Given when the data was read.").rstrip(".")
+    return reason[:1].upper() + reason[1:] + "."
 
 
 KEEP_OPEN = "seesaw.columns_keep_open"
@@ -122,6 +123,7 @@ def _several_labels(current: state.Current) -> None:
             max_chars=8,
             key=f"reader.sep.{current.sha256[:12]}",
             help="Blank: look for |, ; or , in the label column.",
+            on_change=_keep_open,
         )
     with right:
         clicked = st.button(
@@ -137,3 +139,7 @@ def _several_labels(current: state.Current) -> None:
             st.rerun()
         except bc.DatasetError as error:
             st.error(md(str(error)), icon=":material/error:")
+
+
+def _keep_open() -> None:
+    st.session_state[KEEP_OPEN] = True
