@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -151,3 +152,62 @@ def test_a_calamine_failure_is_one_sentence_without_its_words():
     message = raises("parse_error", data)
     assert "could not be read as an Excel workbook" in message
     assert "calamine" not in message.lower() and "XmlError" not in message
+
+
+# --------------------------------------------------------------------------- moved parts
+
+
+def _book(rows: int) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["path", "label"])
+    for i in range(rows):
+        sheet.append([f"{i}.png", "a" if i % 3 else "b"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _moved(data: bytes, moves: dict[str, str], edits: list[tuple[str, bytes, bytes]]) -> bytes:
+    """The package with parts renamed and the relationships edited to follow them."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            for part, old, new in edits:
+                if info.filename == part:
+                    assert old in body, (part, old)
+                    body = body.replace(old, new)
+            target.writestr(moves.get(info.filename, info.filename), body)
+    return out.getvalue()
+
+
+SHEET_MOVED = (
+    {SHEET: "xl/custom/data1.xml"},
+    [
+        ("xl/_rels/workbook.xml.rels", b"/" + SHEET.encode(), b"/xl/custom/data1.xml"),
+        ("[Content_Types].xml", b"/" + SHEET.encode(), b"/xl/custom/data1.xml"),
+    ],
+)
+WORKBOOK_MOVED = (
+    {**SHEET_MOVED[0], "xl/workbook.xml": "xl/main.xml",
+     "xl/_rels/workbook.xml.rels": "xl/_rels/main.xml.rels"},
+    [*SHEET_MOVED[1],
+     ("_rels/.rels", b'Target="xl/workbook.xml"', b'Target="xl/main.xml"'),
+     ("[Content_Types].xml", b"/xl/workbook.xml", b"/xl/main.xml")],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", [SHEET_MOVED, WORKBOOK_MOVED], ids=["sheet", "workbook"])
+def test_parts_moved_by_the_relationships_are_read_and_bounded(layout):
+    # openpyxl (and calamine, for a sheet) follow the relationships, so a sheet outside
+    # xl/worksheets/ must be counted against the limits too: it once went uncounted.
+    data = _moved(_book(300), *layout)
+    assert len(pd.read_excel(io.BytesIO(data), engine="openpyxl")) == 300
+    dataset = read_table(data, name="book.xlsx")
+    counts = dict(zip(*[dataset.raw.column("label").value_counts().field(f).to_pylist()
+                        for f in ("values", "counts")], strict=True))  # fmt: skip
+    assert counts == {"a": 200, "b": 100}
+    message = raises("limit_hit", data, limits=Limits(max_sheet_cells=100))
+    assert "max_sheet_cells" in message

@@ -24,6 +24,7 @@ from .text import first_line
 __all__ = ["OPENPYXL_MAX_CELLS", "PackageScan", "SheetScan", "inspect_package", "read_xlsx"]
 
 RATIO_FLOOR = 1 << 20  # as for zips: a small part may compress very well
+MAX_WORKBOOK_PART = 16 << 20  # the workbook's index and relationships: a few kB in practice
 OPENPYXL_MAX_CELLS = 200_000
 """Cells openpyxl is given at most (about 8 s at its 25,000 cells a second): only
 sheets whose cells lack their ``r`` reference go to openpyxl."""
@@ -84,7 +85,7 @@ def read_xlsx(
     openpyxl leaves a text of spaces only unmarked, which now reads as missing)."""
     data = item.read_all()
     scan = inspect_package(data, item.name, limits)
-    names, parts = _sheet_parts(data, item.name)
+    names, parts, _ = _sheet_parts(data, item.name)
     if not names:
         raise DatasetError(
             f"{item.name!r} has no worksheet; save it again from a spreadsheet program.",
@@ -98,7 +99,8 @@ def read_xlsx(
     # A README or Notes sheet in front of the data is skipped (guess_sheet).
     chosen = sheet or guess_sheet(names)[0]
     part = scan.sheets.get(parts.get(chosen, ""))
-    fast = part is not None and part.positioned
+    # calamine finds the workbook only at xl/workbook.xml; openpyxl follows _rels/.rels.
+    fast = part is not None and part.positioned and _standard_workbook(data)
     if fast:
         grid = _calamine_grid(data, item.name, chosen)
         if part.fixups:
@@ -151,25 +153,51 @@ def read_xlsx(
     return table, chosen, tuple(n for n in names if n != chosen), found
 
 
-def _sheet_parts(data: bytes, name: str) -> tuple[list[str], dict[str, str]]:
-    """The sheets' names in workbook order, and each sheet's part in the zip (from
-    ``xl/workbook.xml`` and its relationships; both passed the DTD check already)."""
+def _sheet_parts(data: bytes, name: str) -> tuple[list[str], dict[str, str], str | None]:
+    """The sheets' names in workbook order, each sheet's part in the zip, and the
+    shared strings' part, as the parsers find them: the workbook part named by
+    ``_rels/.rels`` (``xl/workbook.xml`` in every common writer) and its relationships.
+    The DTD check has run on these parts; their size is bounded here before parsing."""
     from defusedxml import ElementTree
+
+    def parse(archive: zipfile.ZipFile, part: str):
+        info = archive.getinfo(part)
+        if info.file_size > MAX_WORKBOOK_PART:
+            raise DatasetError(
+                f"The part {part!r} of {name!r} declares {info.file_size:,} bytes, far more "
+                "than a workbook's index needs; save it again from a spreadsheet program.",
+                kind="parse_error",
+            )
+        return ElementTree.fromstring(archive.read(info))
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        workbook_part = "xl/workbook.xml"
         try:
-            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            for rel in parse(archive, "_rels/.rels"):
+                if rel.get("Type", "").endswith("/officeDocument") and rel.get("Target"):
+                    workbook_part = posixpath.normpath(rel.get("Target").lstrip("/"))
+                    break
+        except KeyError:
+            pass
+        workbook = parse(archive, workbook_part)
+        base, leaf = posixpath.split(workbook_part)
+        try:
+            rels = parse(archive, posixpath.join(base, "_rels", leaf + ".rels"))
         except KeyError:
             rels = None
+    except DatasetError:
+        raise
     except Exception as error:
         raise _broken(name, error) from None
     targets: dict[str, str] = {}
+    strings: str | None = None
     for rel in [] if rels is None else rels:
         target = rel.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        target = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
         targets[rel.get("Id", "")] = posixpath.normpath(target)
+        if rel.get("Type", "").endswith("/sharedStrings"):
+            strings = targets[rel.get("Id", "")]
     names: list[str] = []
     parts: dict[str, str] = {}
     for element in workbook.iter():
@@ -178,7 +206,15 @@ def _sheet_parts(data: bytes, name: str) -> tuple[list[str], dict[str, str]]:
         names.append(element.get("name"))
         rid = next((v for k, v in element.attrib.items() if k.endswith("}id")), "")
         parts[element.get("name")] = targets.get(rid, "")
-    return names, parts
+    return names, parts, strings
+
+
+def _standard_workbook(data: bytes) -> bool:
+    try:
+        zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/workbook.xml")
+    except KeyError:
+        return False
+    return True
 
 
 def _calamine_grid(data: bytes, name: str, sheet: str) -> list[list[Any]]:
@@ -342,46 +378,84 @@ def inspect_package(data: bytes, name: str, limits: Limits) -> PackageScan:
         if not lower.endswith((".xml", ".rels", ".vml")):
             continue
         head = _read_head(archive, info, name)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head or _utf16_dtd(head):
-            raise DatasetError(
-                f"The part {info.filename!r} of {name!r} declares a DTD (<!DOCTYPE>), which "
-                "no workbook needs and which can hide external entities or entity bombs; "
-                "save it again from a spreadsheet program.",
-                kind="unsafe_xml",
-            )
+        _refuse_dtd(head, info.filename, name)
         if lower.startswith("xl/worksheets/"):
-            _declared_cells(head, info.filename, name, limits)
-            # The cells there are, whatever the <dimension> says (or when it is
-            # missing): the parser's time grows with them, not with the file's size.
-            found = _scan_sheet(archive, info, name, stop=limits.max_sheet_cells - cells)
-            cells += found.cells
-            if cells > limits.max_sheet_cells:
-                raise limit_error(
-                    f"{name!r} holds more than {limits.max_sheet_cells:,} cells (export it "
-                    "as CSV, which reads in a second)",
-                    "max_sheet_cells",
-                    limits.max_sheet_cells,
-                )
-            if found.extent > limits.max_sheet_cells:
-                raise limit_error(
-                    f"The sheet {info.filename!r} of {name!r} spans {found.extent:,} cells "
-                    "from A1 to its last cell",
-                    "max_sheet_cells",
-                    limits.max_sheet_cells,
-                )
-            sheets[info.filename] = found
+            cells += _bounded_sheet(archive, info, head, name, limits, cells, sheets)
         elif lower == "xl/sharedstrings.xml":
             strings = info
+    # The parsers follow the package's relationships, not these paths: a sheet or the
+    # shared strings moved elsewhere is bounded the same way (else it went uncounted).
+    _, parts, strings_part = _sheet_parts(data, name)
+    by_name = {info.filename: info for info in infos}
+    by_lower = {info.filename.lower(): info for info in infos}
+    for part in parts.values():
+        info = by_name.get(part) or by_lower.get(part.lower())
+        if info is None or info.filename in sheets:
+            continue
+        head = _read_head(archive, info, name)
+        _refuse_dtd(head, info.filename, name)
+        cells += _bounded_sheet(archive, info, head, name, limits, cells, sheets)
+    if strings_part is not None:
+        moved = by_name.get(strings_part) or by_lower.get(strings_part.lower())
+        if moved is not None and moved is not strings:
+            _refuse_dtd(_read_head(archive, moved, name), moved.filename, name)
+            _check_strings(archive, moved, name, cells)
     if strings is not None:
-        count = _count_items(archive, strings, name, _STRING_ITEM, stop=cells)
-        if count > cells:
-            raise DatasetError(
-                f"{name!r} holds more than {cells:,} shared strings but its sheets hold "
-                f"only {cells:,} cells; save it again from a spreadsheet program or export "
-                "it as CSV.",
-                kind="parse_error",
-            )
+        _check_strings(archive, strings, name, cells)
     return PackageScan(sheets=sheets)
+
+
+def _refuse_dtd(head: bytes, part: str, name: str) -> None:
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head or _utf16_dtd(head):
+        raise DatasetError(
+            f"The part {part!r} of {name!r} declares a DTD (<!DOCTYPE>), which "
+            "no workbook needs and which can hide external entities or entity bombs; "
+            "save it again from a spreadsheet program.",
+            kind="unsafe_xml",
+        )
+
+
+def _bounded_sheet(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    head: bytes,
+    name: str,
+    limits: Limits,
+    cells_before: int,
+    sheets: dict[str, SheetScan],
+) -> int:
+    """Scan one worksheet part against the limits; record it and return its cells."""
+    _declared_cells(head, info.filename, name, limits)
+    # The cells there are, whatever the <dimension> says (or when it is missing): the
+    # parser's time grows with them, not with the file's size.
+    found = _scan_sheet(archive, info, name, stop=limits.max_sheet_cells - cells_before)
+    if cells_before + found.cells > limits.max_sheet_cells:
+        raise limit_error(
+            f"{name!r} holds more than {limits.max_sheet_cells:,} cells (export it "
+            "as CSV, which reads in a second)",
+            "max_sheet_cells",
+            limits.max_sheet_cells,
+        )
+    if found.extent > limits.max_sheet_cells:
+        raise limit_error(
+            f"The sheet {info.filename!r} of {name!r} spans {found.extent:,} cells "
+            "from A1 to its last cell",
+            "max_sheet_cells",
+            limits.max_sheet_cells,
+        )
+    sheets[info.filename] = found
+    return found.cells
+
+
+def _check_strings(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, cells: int) -> None:
+    count = _count_items(archive, info, name, _STRING_ITEM, stop=cells)
+    if count > cells:
+        raise DatasetError(
+            f"{name!r} holds more than {cells:,} shared strings but its sheets hold "
+            f"only {cells:,} cells; save it again from a spreadsheet program or export "
+            "it as CSV.",
+            kind="parse_error",
+        )
 
 
 def _utf16_dtd(head: bytes) -> bool:
