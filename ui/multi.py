@@ -13,8 +13,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import streamlit as st
 
 import balance_core as bc
@@ -680,63 +678,42 @@ ORDERS = {
 }
 
 
-def _per_split(matrix, split_of: np.ndarray, names: list[str]) -> np.ndarray:
-    """Samples holding each class in each split (splits x classes)."""
-    counts = np.zeros((len(names), matrix.n_labels), dtype=np.int64)
-    np.add.at(counts, (split_of[matrix.sample], matrix.label), 1)
-    return counts
-
-
-def _split_table(classes, counts: np.ndarray, names: list[str], asked=None) -> pd.DataFrame:
+def _split_table(report) -> pd.DataFrame:
     """Per class: its samples, and in each split how many of them and what share."""
-    totals = counts.sum(axis=0)
-    table = {"class": list(classes), "samples": totals.tolist()}
-    for s, name in enumerate(names):
-        title = name if asked is None else f"{name} (asked {asked[s]:.0%})"
+    totals, shares = report.totals, report.shares
+    table = {"class": list(report.classes), "samples": totals.tolist()}
+    for s, name in enumerate(report.splits):
+        title = name if report.asked is None else f"{name} (asked {report.asked[s]:.0%})"
         table[title] = [
-            f"{counts[s, c] / totals[c]:.1%} ({int(counts[s, c]):,})" if totals[c] else "-"
-            for c in range(len(classes))
+            f"{shares[s, c]:.1%} ({int(report.counts[s, c]):,})" if totals[c] else "-"
+            for c in range(len(report.classes))
         ]
     return pd.DataFrame(table)
 
 
 def _current_splits(current: state.Current, matrix) -> None:
-    dataset = current.dataset
+    from balance_core.label_splits import current_label_splits
+
     words = _unit_words(current)
     st.subheader("The current splits")
-    if dataset.roles.split is None:
+    report = current_label_splits(current.dataset, matrix)
+    if report is None:
         st.info(
             f"This data has no split column: every one of its {words} is in one pool. "
             "Make splits below.",
             icon=":material/info:",
         )
         return
-    column = dataset.raw.column(dataset.roles.split).combine_chunks().cast(pa.string())
-    names = sorted({v for v in column.to_pylist() if v is not None})
-    index = pc.index_in(column, value_set=pa.array(names, pa.string()))
-    split_of = index.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
-    unsplit = int((split_of == len(names)).sum())
-    sizes = np.bincount(split_of, minlength=len(names) + 1)
-    cards = st.columns(min(len(names), 4) or 1)
-    for k, name in enumerate(names[:4]):
-        cards[k].metric(f"{words.capitalize()} in {frame.md(name)}", f"{int(sizes[k]):,}")
-    if unsplit:
-        st.warning(f"{unsplit:,} {words} have no split.", icon=":material/call_split:")
-    counts = _per_split(matrix, np.minimum(split_of, len(names)), [*names, ""])[: len(names)]
-    missing = [
-        (frame.md(name), frame.md(matrix.classes[c]))
-        for s, name in enumerate(names)
-        for c in range(matrix.n_labels)
-        if counts[:, c].sum() and not counts[s, c]
-    ]
+    cards = st.columns(min(len(report.splits), 4) or 1)
+    for k, name in enumerate(report.splits[:4]):
+        cards[k].metric(f"{words.capitalize()} in {frame.md(name)}", f"{report.sizes[k]:,}")
+    if report.unsplit:
+        st.warning(f"{report.unsplit:,} {words} have no split.", icon=":material/call_split:")
     st.caption(f"Per class: the share of its {words} in each split (and how many).")
-    st.dataframe(
-        _split_table(matrix.classes, counts, names),
-        hide_index=True,
-        height=_height(matrix.n_labels),
-    )
+    st.dataframe(_split_table(report), hide_index=True, height=_height(matrix.n_labels))
+    missing = report.absent()
     if missing:
-        shown = "; ".join(f"{c} not in {n}" for n, c in missing[:5])
+        shown = "; ".join(f"{frame.md(c)} not in {frame.md(n)}" for n, c in missing[:5])
         more = f" and {len(missing) - 5:,} more" if len(missing) > 5 else ""
         st.warning(f"Classes absent from a split: {shown}{more}.", icon=":material/call_split:")
 
@@ -747,6 +724,11 @@ def splits(current: state.Current) -> None:
     (:func:`balance_core.splits.iterative_stratification`) on the sample x class
     matrix (an image holds a class when it has a box of it)."""
     from balance_core.export import table_csv
+    from balance_core.label_splits import (
+        groups_in_several_splits,
+        label_split_counts,
+        with_split_column,
+    )
     from balance_core.multilabel import label_matrix
     from balance_core.splits import iterative_stratification, parse_proportions
 
@@ -787,53 +769,31 @@ def splits(current: state.Current) -> None:
     if stored is None or stored[0] != current.key:
         return
     _, names, shares, assignment = stored
-    sizes = np.bincount(assignment, minlength=len(names))
+    report = label_split_counts(matrix, assignment, names, asked=shares)
     cards = st.columns(min(len(names), 4))
     for k, name in enumerate(names[:4]):
         cards[k].metric(
             f"{words.capitalize()} in {frame.md(name)}",
-            f"{int(sizes[k]):,}",
+            f"{report.sizes[k]:,}",
             help=f"asked {shares[k]:.0%}",
         )
-    counts = _per_split(matrix, assignment, names)
-    totals = counts.sum(axis=0)
-    present = totals > 0
-    if present.any():
-        achieved = counts[:, present] / totals[present]
-        gap = np.abs(achieved - np.asarray(shares)[:, None])
-        s, c = np.unravel_index(int(gap.argmax()), gap.shape)
-        label = np.asarray(matrix.classes, dtype=object)[present][c]
+    gap = report.largest_gap()
+    if gap is not None:
+        label, split, achieved, asked = gap
         st.caption(
-            f"Largest gap: {frame.md(label)} has {achieved[s, c]:.1%} of its {words} in "
-            f"{frame.md(names[s])}, asked {shares[s]:.0%}."
+            f"Largest gap: {frame.md(label)} has {achieved:.1%} of its {words} in "
+            f"{frame.md(split)}, asked {asked:.0%}."
         )
-    st.dataframe(
-        _split_table(matrix.classes, counts, names, asked=shares),
-        hide_index=True,
-        height=_height(matrix.n_labels),
-    )
-    group = dataset.roles.group
-    if group is not None:
-        groups = dataset.raw.column(group).combine_chunks().cast(pa.string())
-        placed = pd.DataFrame({"g": groups.to_pandas(), "s": assignment})
-        straddling = int((placed.dropna().groupby("g")["s"].nunique() > 1).sum())
-        if straddling:
-            st.warning(
-                f"This split places {words}, not groups: {straddling:,} values of "
-                f"{frame.md(group)} are in more than one split. Iterative stratification "
-                "here does not keep groups together.",
-                icon=":material/group_off:",
-            )
-    column = dataset.roles.split or "split"
-    raw = dataset.raw
-    new = pa.array(np.asarray(names, dtype=object)[assignment].tolist(), pa.string())
-    if column in raw.column_names and column != dataset.roles.split:
-        while column in raw.column_names:
-            column += "_"
-    if column in raw.column_names:
-        table = raw.set_column(raw.column_names.index(column), column, new)
-    else:
-        table = raw.append_column(column, new)
+    st.dataframe(_split_table(report), hide_index=True, height=_height(matrix.n_labels))
+    straddling = groups_in_several_splits(dataset, assignment)
+    if straddling:
+        st.warning(
+            f"This split places {words}, not groups: {straddling:,} values of "
+            f"{frame.md(dataset.roles.group)} are in more than one split. Iterative "
+            "stratification here does not keep groups together.",
+            icon=":material/group_off:",
+        )
+    table, column = with_split_column(dataset, names, assignment)
     stem = current.name.rsplit(".", 1)[0] or "data"
     st.download_button(
         "Table with splits (CSV)",
