@@ -277,7 +277,7 @@ def test_detection_upload_overview_and_balance(server, browser, tmp_path):
     page.get_by_test_id("stButtonGroup").get_by_text("images", exact=True).click()
     wait_idle(page)
     shot(page, "overview_detection_images")
-    page.get_by_text("Box sizes (COCO small / medium / large)").scroll_into_view_if_needed()
+    page.get_by_text("Box sizes", exact=True).scroll_into_view_if_needed()
     shot(page, "overview_detection_sizes")
 
     go(page, server, "Balance")
