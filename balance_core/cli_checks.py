@@ -39,6 +39,7 @@ COMMANDS = ("check", "report", "split")
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``check``, ``report`` and ``split`` to the CLI's subparsers."""
+    from . import cli_spark
     from .cli import _add_reader_options
 
     check = commands.add_parser(
@@ -56,6 +57,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--quiet", action="store_true", help="print only the failures (no summary line)"
     )
+    cli_spark.add_options(check, reader=False, outputs=False)
 
     report = commands.add_parser(
         "report",
@@ -208,7 +210,12 @@ def failure_lines(result: GateResult) -> list[str]:
 
 def _check(args: argparse.Namespace, stdout: TextIO) -> int:
     thresholds = _thresholds(args)
-    result = run_gate(analyze(_read(args)), thresholds)
+    if getattr(args, "engine", "pandas") == "spark":
+        from .cli_spark import check_result
+
+        result = check_result(args, thresholds)  # counts on Spark, no rows on the driver
+    else:
+        result = run_gate(analyze(_read(args)), thresholds)
     if args.json:
         json.dump(result.to_dict(), stdout, ensure_ascii=False, allow_nan=False)
         stdout.write("\n")

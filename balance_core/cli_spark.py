@@ -21,11 +21,14 @@ from typing import TextIO
 from .errors import DatasetError
 from .recipe import Recipe, Strategy, make_plan, run_counts
 
-__all__ = ["add_options", "run_command"]
+__all__ = ["add_options", "check_result", "run_command"]
 
 
-def add_options(parser: argparse.ArgumentParser, *, reader: bool = True) -> None:
-    """``--engine``, ``--master``, ``--conf`` (and ``--key-col``, ``--partition-by-split``)."""
+def add_options(
+    parser: argparse.ArgumentParser, *, reader: bool = True, outputs: bool = True
+) -> None:
+    """``--engine``, ``--master``, ``--conf`` (and ``--key-col`` with ``reader``,
+    ``--partition-by-split`` with ``outputs``)."""
     parser.add_argument(
         "--engine", choices=("pandas", "spark"), default="pandas", help="where rows are counted"
     )
@@ -44,9 +47,10 @@ def add_options(parser: argparse.ArgumentParser, *, reader: bool = True) -> None
             help="also write one weight per row (row, path, label, class_index, weight): "
             "Parquet, or CSV for a .csv name (Spark: a Parquet folder unless .csv)",
         )
-    parser.add_argument(
-        "--partition-by-split", action="store_true", help="Parquet output: a folder per split"
-    )
+    if outputs:
+        parser.add_argument(
+            "--partition-by-split", action="store_true", help="Parquet output: a folder per split"
+        )
 
 
 def _conf(items: list[str]) -> dict[str, str]:
@@ -181,6 +185,20 @@ def run_command(args: argparse.Namespace, stdout: TextIO, *, mapping: dict, read
     return 0
 
 
+def check_result(args: argparse.Namespace, thresholds):
+    """``check --engine spark``: the gate's result from Spark aggregates (the same
+    checks, findings and exit code as pandas ``check``; no row lists)."""
+    from .engines import spark as engine
+
+    _refuse_pandas_only(args)
+    session = engine.spark_session(master=args.master, conf=_conf(args.conf))
+    roles = {
+        f"{r}_col": getattr(args, f"{r}_col", None) for r in ("label", "path", "split", "group")
+    }
+    data = engine.read_spark(session, args.input, identity=False, **roles)
+    return engine.spark_gate(data, thresholds)
+
+
 def analysis_json(engine, data, dist, findings) -> dict:
     """The ``analyze --json`` object with the pandas engine's keys, in its order."""
     report = dist.to_dict()
@@ -201,7 +219,7 @@ _PANDAS_ONLY = (
     ("labels_sep", None, "--labels-sep"), ("label_cols", None, "--label-cols"),
     ("multilabel", ("auto", "off"), "--multilabel on"), ("uncertain", ("ignore",), "--uncertain"),
     ("empty_label", None, "--empty-label"), ("unit", None, "--unit"), ("sheet", None, "--sheet"),
-    ("limit", ([],), "--limit"),
+    ("limit", ([],), "--limit"), ("probe", ("all",), "--probe"),
 )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..apply import LabelMapping, _check_mapping
-from ..dataset import ColumnRoles, Finding, FindingKind, Severity
+from ..dataset import ColumnRoles, Finding, FindingKind, Severity, Source
 from ..errors import DatasetError
 from ..plan import SamplingPlan
 from ..stats import Distribution
@@ -27,11 +27,13 @@ except ImportError:  # pragma: no cover - the message is _require_spark's
 
 __all__ = [
     "SparkDataset",
+    "SparkInput",
     "read_spark",
     "spark_counts",
     "spark_distribution",
     "spark_findings",
     "spark_fingerprint",
+    "spark_gate",
     "spark_resample",
     "spark_sample_weights",
     "spark_session",
@@ -117,6 +119,9 @@ class SparkDataset:
         ``parquet`` (empty when not known).
     files : tuple of str
         The files Spark read (URIs), sorted.
+    delimiter : str or None
+        The field delimiter of delimited text (sniffed from the first part of a
+        local input, as the pandas reader sniffs it); None for other formats.
     """
 
     frame: Any
@@ -125,6 +130,7 @@ class SparkDataset:
     name: str
     format: str = ""
     files: tuple[str, ...] = ()
+    delimiter: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -166,6 +172,7 @@ def read_spark(
     group_col: str | None = None,
     key_col: str | None = None,
     format: str | None = None,
+    identity: bool = True,
 ) -> SparkDataset:
     """Read Parquet, CSV (header row, cells as text) or JSON lines: a file, a folder
     of parts or a glob, from any URI the session reads.
@@ -175,7 +182,16 @@ def read_spark(
     ``format`` (``csv``, ``tsv``, ``json``, ``jsonl``, ``parquet`` or ``table``)
     skips the guess from the file names; ``json`` is one JSON array of objects (or
     JSON lines), ``jsonl`` JSON lines. The formats Spark cannot read here (``xlsx``,
-    zips, COCO, YOLO, VOC) are refused in one sentence."""
+    zips, COCO, YOLO, VOC) are refused in one sentence.
+
+    Delimited text is read as UTF-8. For a local input (a file, a folder of parts
+    or a glob) the delimiter is sniffed from the first part's first 64 KiB with the
+    pandas reader's :func:`~balance_core.readers.delimited.sniff_delimiter`, and a
+    first part that is not UTF-8 is refused (convert it) rather than read as
+    mojibake; other URIs get ``,`` (tab for ``format="tsv"``).
+
+    ``identity=False`` (counts only, e.g. the check gate) needs no row identity:
+    several files without a path or key column are fine and no position is added."""
     local = "://" not in path
     if local and not any(ch in path for ch in "*?[") and not Path(path).exists():
         raise DatasetError(
@@ -190,9 +206,11 @@ def read_spark(
     fmt = INPUT_FORMATS.get(format) or _format_of(path, spark)
     reader = spark.read
     shown = {"csv": "csv", "json": "jsonl", "parquet": "parquet"}[fmt]
+    sep = None
+    if fmt == "csv":
+        sep = _sniff_local(path, format) if local else ("\t" if format == "tsv" else ",")
     try:
         if fmt == "csv":
-            sep = "\t" if format == "tsv" else ","
             shown = "tsv" if format == "tsv" else "csv"
             frame = (
                 reader.option("header", True).option("inferSchema", False).option("sep", sep)
@@ -233,7 +251,7 @@ def read_spark(
             kind="unknown_column",
         )
     key = key_col or roles.path
-    if key is None:
+    if key is None and identity:
         if len(files) != 1:
             raise DatasetError(
                 f"{path!r} has {len(files)} files and no path column, so rows have no stable "
@@ -242,7 +260,63 @@ def read_spark(
             )
         frame = _with_position(frame)
     return SparkDataset(frame=frame, roles=roles, key_col=key, name=Path(path.rstrip("/")).name,
-                        format=shown, files=tuple(sorted(files)))  # fmt: skip
+                        format=shown, files=tuple(sorted(files)),
+                        delimiter=sep)  # fmt: skip
+
+
+def _first_part(path: str) -> Path | None:
+    """The first file (in name order) Spark reads for a local file, folder or glob:
+    hidden names (``_``, ``.``) skipped as Spark skips them; None when none is found
+    (Spark's own error then says so)."""
+    import glob
+
+    if any(ch in path for ch in "*?["):
+        roots = [Path(p) for p in sorted(glob.glob(path))]
+    else:
+        roots = [Path(path)]
+    for root in roots:
+        if root.is_file():
+            return root
+        if root.is_dir():
+            for folder, _, names in _sorted_walk(root):
+                for name in names:
+                    return Path(folder) / name
+    return None
+
+
+def _sorted_walk(root: Path):
+    """``os.walk`` in name order, hidden files and folders left out."""
+    import os
+
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+        yield folder, dirs, sorted(n for n in names if not n.startswith(("_", ".")))
+
+
+def _sniff_local(path: str, format: str | None) -> str:
+    """The delimiter of a local delimited input, from its first part's head (the
+    pandas reader's sample and sniffer); a first part that is not UTF-8 is refused."""
+    from ..readers.delimited import _head_through_header, sniff_delimiter
+    from ..readers.sources import open_input
+    from ..readers.text import decode_prefix, looks_utf16
+
+    prefer = "\t" if format == "tsv" else None
+    first = _first_part(path)
+    if first is None:
+        return prefer or ","
+    head = _head_through_header(open_input(first))
+    try:
+        if looks_utf16(head) or b"\x00" in head:
+            raise UnicodeDecodeError("utf-8", head, 0, 1, "NUL bytes")
+        sample = decode_prefix(head, "utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetError(
+            f"{first.name!r} is not UTF-8 text, and the Spark engine reads delimited text "
+            "as UTF-8 only; convert the file(s) to UTF-8 (or drop --engine spark to read "
+            "it with the pandas engine).",
+            kind="encoding",
+        ) from None
+    return sniff_delimiter(sample.removeprefix("\ufeff"), prefer=prefer)
 
 
 def _starts_with_array(files: list[str]) -> bool:
@@ -290,7 +364,7 @@ def spark_source(sd: SparkDataset) -> dict:
         "format": sd.format,
         "size_bytes": sum(_sizes(sd)),
         "encoding": "UTF-8" if text else None,
-        "delimiter": {"csv": ",", "tsv": "\t"}.get(sd.format),
+        "delimiter": sd.delimiter or {"csv": ",", "tsv": "\t"}.get(sd.format),
         "sheet": None,
         "other_sheets": [],
     }
@@ -639,6 +713,127 @@ def spark_split_findings(
                 groups=((a, b),),
             ))  # fmt: skip
     return tuple(sorted(result, key=lambda f: f.sort_key))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparkInput:
+    """What the check gate's report says about a Spark input: its :class:`Source`
+    (the ``source`` attribute a :class:`~balance_core.dataset.Dataset` has); no rows."""
+
+    source: Source
+
+
+def spark_gate(sd: SparkDataset, thresholds=None, *, dist: Distribution | None = None):
+    """:func:`balance_core.gate.run_gate` on Spark, from aggregates: the findings of
+    :func:`spark_findings` and :func:`spark_split_findings`, the ``max-ratio`` and
+    ``min-class`` thresholds (counts from the class counts), and every ``fail_on``
+    check. Kinds, counts, messages, checks and exit code are the pandas engine's;
+    findings carry no row lists (no row reaches the driver).
+
+    Parameters
+    ----------
+    sd : SparkDataset
+    thresholds : Thresholds, optional
+        Default: fail on every error-severity finding.
+    dist : Distribution, optional
+        From :func:`spark_distribution`, if already computed.
+
+    Returns
+    -------
+    GateResult
+        Its ``analysis.dataset`` is a :class:`SparkInput` (the source only).
+    """
+    from ..analysis import Analysis
+    from ..gate import (
+        _SEVERITY_NAMES,
+        THRESHOLD_KINDS,
+        CheckOutcome,
+        GateResult,
+        Thresholds,
+        _kinds_of,
+    )
+    from ..split_checks import split_mix
+    from ..stats import format_ratio
+
+    thresholds = thresholds or Thresholds()
+    dist = dist or spark_distribution(sd)
+    quality = spark_findings(sd, dist)
+    split_found = spark_split_findings(
+        sd, dist, findings=quality, min_per_split=thresholds.min_per_split,
+        max_js_distance=thresholds.max_js_distance, alpha=thresholds.alpha,
+    )  # fmt: skip
+    own: list[Finding] = []
+    ratio = dist.imbalance_ratio
+    if thresholds.max_ratio is not None and dist.n_classes > 1 and ratio > thresholds.max_ratio:
+        majority = dist.counts[dist.majority]
+        below = [c for c, n in dist.counts.items() if n * thresholds.max_ratio < majority]
+        own.append(Finding(
+            kind=FindingKind.IMBALANCE_RATIO, severity=Severity.ERROR,
+            count=sum(dist.counts[c] for c in below),
+            message=(f"The imbalance ratio {dist.ratio_text} is above the limit "
+                     f"{format_ratio(thresholds.max_ratio)} (max-ratio): {len(below)} class(es) "
+                     f"have fewer than 1/{thresholds.max_ratio:g} of the rows of the majority "
+                     f"class {dist.majority!r} ({majority:,}); the smallest, "
+                     f"{dist.minority!r}, has {dist.counts[dist.minority]:,}: balance them "
+                     "(seesaw undersample, oversample or weights) or collect more."),
+            groups=(tuple(below),),
+        ))  # fmt: skip
+    if thresholds.min_class is not None:
+        small = [c for c, n in dist.counts.items() if n < thresholds.min_class]
+        if small:
+            own.append(Finding(
+                kind=FindingKind.SMALL_CLASS, severity=Severity.ERROR,
+                count=sum(dist.counts[c] for c in small),
+                message=(f"{len(small)} class(es) have fewer than {thresholds.min_class:,} rows "
+                         f"(min-class), e.g. {', '.join(repr(c) for c in small[:3])}"
+                         f"{' and more' if len(small) > 3 else ''}; the smallest has "
+                         f"{min(dist.counts[c] for c in small):,}: collect more, or merge "
+                         "or drop them."),
+                groups=(tuple(small),),
+            ))  # fmt: skip
+    known = {id(f) for f in quality}
+    findings = tuple(sorted([*quality, *(f for f in split_found if id(f) not in known), *own],
+                            key=lambda f: f.sort_key))  # fmt: skip
+    mix = split_mix(dist)
+    checks: list = []
+    if thresholds.max_ratio is not None:
+        failing = tuple(f for f in own if f.kind == FindingKind.IMBALANCE_RATIO)
+        checks.append(CheckOutcome(name="max-ratio", passed=not failing,
+                                   threshold=thresholds.max_ratio, value=dist.imbalance_ratio,
+                                   findings=failing))  # fmt: skip
+    if thresholds.min_class is not None:
+        failing = tuple(f for f in own if f.kind == FindingKind.SMALL_CLASS)
+        checks.append(CheckOutcome(name="min-class", passed=not failing,
+                                   threshold=thresholds.min_class,
+                                   value=min(dist.counts.values()) if dist.counts else 0,
+                                   findings=failing))  # fmt: skip
+    for name in thresholds.fail_on:
+        if name in _SEVERITY_NAMES:
+            severities = _SEVERITY_NAMES[name]
+            # The thresholds' own findings belong to their checks, not to these.
+            failing = tuple(
+                f for f in findings if f.severity in severities and f.kind not in THRESHOLD_KINDS
+            )
+        else:
+            kinds = _kinds_of(name)
+            failing = tuple(f for f in findings if f.kind in kinds)
+        threshold: float | int | None = None
+        value: float | int | None = sum(f.count for f in failing)
+        if name == "split-mix":
+            threshold = thresholds.max_js_distance
+            value = mix.worst_pair[2] if mix is not None else 0.0
+        elif name == "missing-class":
+            threshold = thresholds.min_per_split
+        checks.append(CheckOutcome(name=name, passed=not failing, threshold=threshold,
+                                   value=value, findings=failing))  # fmt: skip
+    source = spark_source(sd)
+    data = SparkInput(source=Source(
+        name=source["name"], format=source["format"], size_bytes=source["size_bytes"],
+        encoding=source["encoding"], delimiter=source["delimiter"],
+    ))  # fmt: skip
+    analysis = Analysis(dataset=data, distribution=dist, findings=quality)
+    return GateResult(analysis=analysis, thresholds=thresholds, findings=findings,
+                      checks=tuple(checks), mix=mix)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- resampling
