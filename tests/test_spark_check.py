@@ -211,3 +211,21 @@ def test_non_utf8_csv_is_refused_in_one_sentence(spark, files, tmp_path, capsys,
         assert err.startswith("error: 'latin.csv' is not UTF-8") and err.count("\n") == 1
         assert "convert" in err and "Traceback" not in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_quoted_cells_with_doubled_quotes_and_line_breaks_read_as_on_pandas(
+    spark, tmp_path, capsys
+):
+    # RFC 4180: "" inside a quoted cell is one quote, a quoted cell may span lines.
+    rows = [(f"{i}.png", ("a", 'b "x"', "c\nd")[i % 3 if i < 60 else 0], f"p{i % 9}")
+            for i in range(90)]  # fmt: skip
+    source = tmp_path / "quoted.csv"
+    with source.open("w", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(["path", "label", "patient"])
+        writer.writerows(rows)
+    expected = _analysis(capsys, [str(source)])
+    got = _analysis(capsys, [str(source), *SPARK])
+    assert expected["counts"] == {"a": 50, 'b "x"': 20, "c\nd": 20}
+    assert got["counts"] == expected["counts"]
+    assert got["labelled_rows"] == expected["labelled_rows"] == 90

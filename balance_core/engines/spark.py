@@ -213,7 +213,15 @@ def read_spark(
         if fmt == "csv":
             shown = "tsv" if format == "tsv" else "csv"
             frame = (
-                reader.option("header", True).option("inferSchema", False).option("sep", sep)
+                reader.option("header", True)
+                .option("inferSchema", False)
+                .option("sep", sep)
+                # RFC 4180 as the pandas reader takes it: "" is a quote inside a quoted
+                # cell (Spark's default escape is a backslash), and a quoted cell may hold
+                # line breaks (multiLine: each file is then read by one task).
+                .option("quote", '"')
+                .option("escape", '"')
+                .option("multiLine", True)
             ).csv(path)
         elif fmt == "json":
             frame = reader.option("primitivesAsString", True).json(path)
